@@ -1,0 +1,1 @@
+"""The microturn runtime: HTTP server, WebRTC, micro-turn engine, model, speech, reasoner."""

@@ -1,0 +1,3 @@
+from microturn.runtime.cli import main
+
+raise SystemExit(main())

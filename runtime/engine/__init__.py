@@ -1,0 +1,1 @@
+"""The micro-turn engine: clock, per-session state, batched policy step, floor control, delivery."""

@@ -1,0 +1,1 @@
+"""FD-bench-style evaluation: stimuli synthesis, frame-synchronous runs, metrics."""

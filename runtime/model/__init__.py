@@ -1,0 +1,1 @@
+"""The interaction model: MoE early-fusion transformer, configs, checkpoints, backends."""

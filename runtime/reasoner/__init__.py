@@ -1,0 +1,1 @@
+"""The background reasoner service (gRPC) and its backends."""

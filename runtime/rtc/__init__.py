@@ -1,0 +1,1 @@
+"""WebRTC (aiortc): peers, inbound/outbound media tracks, the data channel."""

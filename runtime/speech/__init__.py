@@ -1,0 +1,1 @@
+"""Speech I/O behind small Protocols (base.py): VAD, ASR, TTS providers."""

@@ -1,0 +1,1 @@
+"""Training data generation and training of the interaction model."""

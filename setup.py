@@ -1,0 +1,17 @@
+"""Package list for the folder -> import mapping in pyproject.toml.
+
+The three top-level folders become one import tree (sdk/ -> microturn, runtime/ ->
+microturn.runtime, kernels/ -> microturn.kernels). setuptools cannot discover subpackages
+through such a mapping on its own, so they are listed here from the folders.
+"""
+
+from setuptools import find_packages, setup
+
+ROOTS = {"microturn": "sdk", "microturn.runtime": "runtime", "microturn.kernels": "kernels"}
+
+packages = []
+for name, folder in ROOTS.items():
+    packages.append(name)
+    packages += [f"{name}.{sub}" for sub in find_packages(folder)]
+
+setup(packages=packages)
