@@ -69,8 +69,11 @@ CATALOGUE: dict[str, EventType] = {
 }
 
 
-def make_event(name: str, media_ms: int, **fields: Any) -> dict[str, Any]:
-    """Build an outbound event, checking it against the catalogue."""
+def make_event(name: str, media_ms: int, /, **fields: Any) -> dict[str, Any]:
+    """Build an outbound event, checking it against the catalogue.
+
+    `name` and `media_ms` are positional-only, so an event may carry a field called `name`
+    (`tool.result` does)."""
     etype = CATALOGUE.get(name)
     if etype is None:
         raise KeyError(f"unknown event type {name!r}")

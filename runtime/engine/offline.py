@@ -1,0 +1,108 @@
+"""`run_offline`: drive the live engine frame-synchronously over a recorded input, for evaluation.
+
+It builds a normal `Engine` on a `VirtualClock`, opens one session and, for every 200 ms
+micro-turn of the input, first takes the 200 ms of agent audio that plays during that turn (ten
+20 ms frames, exactly as the WebRTC track would pull them), then pushes the turn's input and
+runs the tick. So the policy, the TTS, the floor controller and interjection delivery are the
+very code live sessions use, and an agent reply decided at the end of turn k is heard from the
+start of turn k+1. The output is resampled to 16 kHz and has exactly the input's length.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from microturn.runtime.engine.clock import VirtualClock
+from microturn.runtime.engine.options import EngineOptions
+from microturn.runtime.engine.policy import SAMPLE_RATE, SAMPLES_PER_TURN, FloorPolicy, TurnDecision
+from microturn.runtime.engine.ports import OUT_FRAME_MS, OUT_SAMPLE_RATE
+from microturn.runtime.engine.services import SpeechServices
+
+FRAMES_PER_TURN = 200 // OUT_FRAME_MS  # 10
+
+
+@dataclass
+class OfflineResult:
+    """What the agent did over one input.
+
+    output_audio: the agent's audio, float32 mono 16 kHz, as long as the input.
+    events: every data-channel event the session sent, in order, each with ``media_ms``.
+    decisions: the policy's decision for each micro-turn (one per 200 ms of input).
+    """
+
+    output_audio: np.ndarray
+    events: list[dict[str, Any]] = field(default_factory=list)
+    decisions: list[TurnDecision] = field(default_factory=list)
+    sample_rate: int = SAMPLE_RATE
+
+    def of_type(self, event_type: str) -> list[dict[str, Any]]:
+        """The events of one type, in order."""
+        return [e for e in self.events if e.get("type") == event_type]
+
+    def agent_transcript(self) -> str:
+        """Everything the agent was heard saying, joined."""
+        return " ".join(e["text"] for e in self.of_type("transcript.final") if e.get("role") == "agent")
+
+
+def run_offline(input_audio_16k: np.ndarray, *, policy: FloorPolicy | str, agent: Any = None,
+                speech: SpeechServices | None = None, options: EngineOptions | None = None,
+                reasoner: Any = None, room: str = "offline", identity: str = "offline") -> OfflineResult:
+    """Run one input through the engine and return the agent's audio, events and decisions.
+
+    policy: a `FloorPolicy` or a registered name. agent: an `Agent` class or instance (or None).
+    speech: `SpeechServices` (the real providers when None). Safe to call from inside a running
+    event loop (it then runs on a worker thread); `run_offline_async` is the coroutine.
+    """
+    coro = run_offline_async(input_audio_16k, policy=policy, agent=agent, speech=speech, options=options,
+                             reasoner=reasoner, room=room, identity=identity)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+async def run_offline_async(input_audio_16k: np.ndarray, *, policy: FloorPolicy | str, agent: Any = None,
+                            speech: SpeechServices | None = None, options: EngineOptions | None = None,
+                            reasoner: Any = None, room: str = "offline", identity: str = "offline") -> OfflineResult:
+    """The coroutine behind `run_offline`."""
+    from microturn.runtime.apps import agent_factory
+    from microturn.runtime.engine.engine import Engine
+    from microturn.runtime.speech.resample import resample
+
+    audio = np.asarray(input_audio_16k, dtype=np.float32).reshape(-1)
+    if not np.all(np.isfinite(audio)):
+        raise ValueError("input audio contains NaN or infinity")
+    n = len(audio)
+    turns = -(-n // SAMPLES_PER_TURN)
+    padded = np.zeros(turns * SAMPLES_PER_TURN, np.float32)
+    padded[:n] = audio
+    opts = dataclasses.replace(options or EngineOptions(), record_decisions=True)
+    engine = Engine(opts, policy, speech, agent_factory(agent) if agent is not None else None, VirtualClock(),
+                    reasoner)
+    events: list[dict[str, Any]] = []
+    out: list[np.ndarray] = []
+    await engine.start()
+    try:
+        session = await engine.open_session(room, identity, events.append)
+        await engine.settle()
+        for k in range(turns):
+            out.extend(session.pull_audio() for _ in range(FRAMES_PER_TURN))
+            session.push_audio(padded[k * SAMPLES_PER_TURN:(k + 1) * SAMPLES_PER_TURN])
+            await engine.advance(200)
+        decisions = list(session.decisions)
+        await engine.close_session(session.session_id, "input_ended")
+    finally:
+        await engine.stop()
+    out48 = np.concatenate(out) if out else np.zeros(0, np.float32)
+    out16 = resample(out48, OUT_SAMPLE_RATE, SAMPLE_RATE)[:n]
+    if len(out16) < n:
+        out16 = np.concatenate([out16, np.zeros(n - len(out16), np.float32)])
+    return OfflineResult(out16.astype(np.float32), events, decisions)

@@ -1,0 +1,50 @@
+"""`EngineOptions`: every engine knob in one typed place, each with its documented default."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class EngineOptions:
+    """Engine settings. Times are milliseconds of media time unless said otherwise.
+
+    vad_threshold: a VAD chunk at or above this probability counts as speech (engine ear).
+    user_pause_ms: silence after which the user counts as "not speaking" (user.speech.stopped,
+        and the pause a ``next_pause`` interjection waits for: one micro-turn).
+    utterance_close_ms: silence after which an open ASR utterance is finalised even if the
+        policy has not taken the turn (keeps utterances tight for the recogniser).
+    idle_ms: how long neither side must have spoken before a ``when_idle`` interjection.
+    review_timeout_ms: how long an interjection waits for the agent's `on_interjection`
+        verdict before it is treated as approved unchanged.
+    max_backlog_ms: inbound audio left over after a micro-turn is cut is kept up to this much;
+        older audio is dropped (after a network burst, say), so the input never lags the clock
+        by more than this and turn-taking stays prompt.
+    max_say_chars: longer `say()` texts are cut to this length (a runaway agent must not
+        monopolise the TTS).
+    video_change_threshold: mean absolute pixel difference (0-255) that counts as a visual
+        change worth an `on_visual_change`.
+    asr_partials: stream each utterance to the recogniser for live partial transcripts; when
+        False (the default) an utterance is decoded in one batch pass when it ends. The batch
+        pass is what the final words come from either way with pocketsphinx, and streaming
+        there currently disturbs later decodes (see the engine engineer's report).
+    record_decisions: keep every micro-turn's decision per session (offline runs use it).
+    step_threads: threads for the batched policy step (1 keeps policy state single-threaded).
+    speech_threads: threads for TTS and ASR calls.
+    settle_timeout_s: with a virtual clock, the most wall time to wait per tick for hooks and
+        speech work to finish (so a hook that sleeps on wall time cannot hang a test).
+    """
+
+    vad_threshold: float = 0.5
+    user_pause_ms: int = 200
+    utterance_close_ms: int = 800
+    idle_ms: int = 1000
+    review_timeout_ms: int = 1000
+    max_backlog_ms: int = 200
+    max_say_chars: int = 2000
+    video_change_threshold: float = 8.0
+    asr_partials: bool = False
+    record_decisions: bool = False
+    step_threads: int = 1
+    speech_threads: int = 2
+    settle_timeout_s: float = 10.0

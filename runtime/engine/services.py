@@ -1,0 +1,56 @@
+"""`SpeechServices`: the speech components an engine uses, behind the Protocols in speech/base.py.
+
+The engine needs a fresh VAD per session (a VAD is stateful per stream), one recogniser and
+one synthesiser. Tests hand in doubles; `default_speech_services()` builds the real, offline
+providers: Silero VAD (onnxruntime), pocketsphinx and eSpeak NG.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from microturn.runtime.speech.base import ASR, TTS, VAD
+
+
+@dataclass
+class SpeechServices:
+    """What the engine speaks and listens with.
+
+    vad_factory: makes one VAD per session (VADs keep per-stream state).
+    asr: the recogniser for sessions whose agent has no grammar.
+    tts: the synthesiser for agent speech.
+    asr_for_grammar: builds a recogniser for an agent's JSGF `asr_grammar`; None means the
+        grammar is ignored and `asr` is used. Recognisers built here are cached per grammar.
+    """
+
+    vad_factory: Callable[[], VAD]
+    asr: ASR
+    tts: TTS
+    asr_for_grammar: Callable[[str], ASR] | None = None
+
+    def __post_init__(self) -> None:
+        self._grammar_asr: dict[str, ASR] = {}
+
+    def asr_for(self, grammar: str | None) -> ASR:
+        """The recogniser to use for an agent with this `asr_grammar` (None: the general one)."""
+        if not grammar or self.asr_for_grammar is None:
+            return self.asr
+        asr = self._grammar_asr.get(grammar)
+        if asr is None:
+            asr = self._grammar_asr[grammar] = self.asr_for_grammar(grammar)
+        return asr
+
+
+def default_speech_services(voice: str = "en-us", rate: int = 175) -> SpeechServices:
+    """The bundled offline providers: Silero VAD, pocketsphinx (grammar-aware) and eSpeak NG."""
+    from microturn.runtime.speech.espeak import EspeakTTS
+    from microturn.runtime.speech.silero import SileroVAD
+    from microturn.runtime.speech.sphinx import PocketsphinxASR
+
+    return SpeechServices(
+        vad_factory=SileroVAD,
+        asr=PocketsphinxASR(),
+        tts=EspeakTTS(voice=voice, rate=rate),
+        asr_for_grammar=lambda jsgf: PocketsphinxASR(jsgf=jsgf),
+    )
