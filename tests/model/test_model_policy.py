@@ -1,0 +1,92 @@
+"""The `model` floor policy behind the engine's FloorPolicy seam."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from microturn.runtime.engine.policy import (
+    FloorAction,
+    FloorPolicy,
+    PendingInterjection,
+    TurnDecision,
+    TurnInput,
+    make_policy,
+)
+from microturn.runtime.model.checkpoint import save_checkpoint
+from microturn.runtime.model.config import FLOOR_ACTIONS
+from microturn.runtime.model.policy import ModelPolicy
+from model_helpers import make_model
+
+
+def turn_input(sid, ms, rng, **kw):
+    return TurnInput(session_id=sid, media_ms=ms, audio=(rng.standard_normal(3200) * 0.05).astype(np.float32), **kw)
+
+
+def test_registered_and_steps_all_sessions_in_one_call():
+    policy = make_policy("model", checkpoint=None, seed=1)
+    assert isinstance(policy, FloorPolicy)
+    rng = np.random.default_rng(0)
+    for sid in ["a", "b", "c"]:
+        policy.open(sid)
+    frame = rng.integers(0, 255, (30, 40, 3), dtype=np.uint8)
+    queued = []
+    for ms in (200, 400, 600):
+        turns = [turn_input("a", ms, rng, text=["hello there"] if ms == 200 else []),
+                 turn_input("b", ms, rng, video=frame, video_changed=True),
+                 turn_input("c", ms, rng, agent_speaking=True, agent_text="sure")]
+        decisions = policy.step(turns)
+        assert len(decisions) == 3 and all(isinstance(d, FloorAction) for d in (x.action for x in decisions))
+        queued.append(len(policy._text["a"].pending_user))
+    assert policy.sessions.cache_length("a") == 3 * policy.config.tokens_per_turn
+    # user text waits for its byte slots: 11 bytes, 4 per turn
+    assert queued == [7, 3, 0]
+    policy.close("b")
+    assert "b" not in policy.sessions
+    assert len(policy.step([turn_input("a", 800, rng)])) == 1
+
+
+def test_checkpoint_option_loads_the_weights(tmp_path):
+    model = make_model(seed=4)
+    save_checkpoint(model, tmp_path / "ck")
+    a = make_policy("model", checkpoint=str(tmp_path / "ck"))
+    b = ModelPolicy(make_model(seed=4))
+    rng1, rng2 = np.random.default_rng(5), np.random.default_rng(5)
+    for ms in (200, 400):
+        da = a.step([turn_input("s", ms, rng1)])
+        db = b.step([turn_input("s", ms, rng2)])
+        assert da == db
+
+
+def test_bad_audio_is_a_clear_error_and_loses_nothing():
+    policy = make_policy("model")
+    rng = np.random.default_rng(1)
+    policy.open("ok")
+    policy.step([turn_input("ok", 200, rng)])
+    bad = TurnInput(session_id="bad", media_ms=200, audio=np.zeros(100, np.float32))
+    with pytest.raises(ValueError, match="session bad: a micro-turn has 3200 samples, got 100"):
+        policy.step([turn_input("ok", 400, rng), bad])
+    assert policy.sessions.cache_length("ok") == policy.config.tokens_per_turn   # nothing appended
+    assert len(policy.step([turn_input("ok", 400, rng)])) == 1
+
+
+def test_interject_picks_the_most_urgent_pending_one():
+    policy = make_policy("model")
+    pending = [PendingInterjection("later", "when_idle", 900), PendingInterjection("now", "urgent", 5000)]
+    turn = turn_input("s", 200, np.random.default_rng(0), interjections=pending)
+    policy.open("s")
+    floor = torch.full((len(FLOOR_ACTIONS),), -1.0)
+    floor[FLOOR_ACTIONS.index("INTERJECT")] = 1.0
+    text = torch.zeros(policy.config.text_out, 257)
+    text[:, 256] = 1.0
+    assert policy._decide(turn, floor, text) == TurnDecision(FloorAction.INTERJECT, interjection_id="now")
+    bare = turn_input("s", 400, np.random.default_rng(0))
+    assert policy._decide(bare, floor, text).action is FloorAction.LISTEN
+    floor[:] = -1.0
+    floor[FLOOR_ACTIONS.index("BACKCHANNEL")] = 1.0
+    text[:] = 0.0
+    for j, byte in enumerate(b"mhm"):
+        text[j, byte] = 1.0
+    text[3, 256] = 1.0
+    assert policy._decide(bare, floor, text) == TurnDecision(FloorAction.BACKCHANNEL, text="mhm")
