@@ -11,6 +11,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_ROOM = "default"
+WORKER_PORT = 50062  # the worker hub's gRPC port; `microturn worker --runtime HOST` assumes it too
 
 
 class Settings(BaseSettings):
@@ -48,4 +49,12 @@ class Settings(BaseSettings):
     )
     ice_timeout_s: float = Field(
         default=15.0, gt=0, description="a peer that does not connect within this is closed"
+    )
+    worker_host: str = Field(
+        default="127.0.0.1",
+        description="address the worker hub binds to (`microturn worker APP --runtime HOST:PORT` attaches "
+        "there); 0.0.0.0 to take workers from other machines",
+    )
+    worker_port: int = Field(
+        default=WORKER_PORT, ge=0, le=65535, description="gRPC port of the worker hub (0: any free port)"
     )

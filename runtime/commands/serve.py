@@ -2,6 +2,11 @@
 
 It refuses to start without `MICROTURN_SECRET`, and it never offers loopback ICE candidates,
 whatever the environment says: those are for `dev` and tests on one machine only.
+
+Companions: it connects to the reasoner at MICROTURN_REASONER_ADDRESS (and runs without one,
+saying so, when that is unset), and serves the worker hub on MICROTURN_WORKER_HOST /
+MICROTURN_WORKER_PORT (default 127.0.0.1:50062). Sessions go to attached workers when there are
+any with room, otherwise to the app (MICROTURN_APP) in this process.
 """
 
 from __future__ import annotations
@@ -18,12 +23,21 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    from microturn.runtime.commands._serving import build_engine, run_server
+    from pydantic import ValidationError
+
+    from microturn.runtime.commands._serving import Companions, build_engine, run_server
+    from microturn.runtime.reasoner.settings import ReasonerSettings
     from microturn.runtime.settings import Settings
+    from microturn.runtime.worker.hub import WorkerHub
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
-    settings = Settings(**overrides)
+    try:
+        settings = Settings(**overrides)
+        reasoner = ReasonerSettings()
+    except ValidationError as exc:
+        print(f"microturn serve: bad setting: {exc}", file=sys.stderr)
+        return 2
     if not settings.secret:
         print("microturn serve: refusing to start without MICROTURN_SECRET (the key that signs join tokens)",
               file=sys.stderr)
@@ -35,9 +49,25 @@ def run(args) -> int:
         print("microturn serve: ignoring MICROTURN_LOOPBACK_ICE / MICROTURN_DEV_MODE (dev-only settings)",
               file=sys.stderr)
         settings = settings.model_copy(update={"loopback_ice": False, "dev_mode": False})
+    hub = WorkerHub()
     try:
-        engine = build_engine(settings)
+        engine = build_engine(settings, hub)
     except ValueError as exc:  # unknown policy, app that does not load: the message says which
         print(f"microturn {args.command}: {exc}", file=sys.stderr)
         return 2
-    return run_server(settings, engine, lambda host, port: print(f"microturn serve: listening on http://{host}:{port}", flush=True))
+    # only an address that was really configured: serve never guesses where a reasoner runs
+    configured = "address" in reasoner.model_fields_set and reasoner.address.strip()
+    companions = Companions(reasoner_address=reasoner.address.strip() if configured else None, hub=hub,
+                            worker_host=settings.worker_host, worker_port=settings.worker_port)
+
+    def announce(started) -> None:
+        print(f"microturn serve: listening on http://{started.host}:{started.port}", flush=True)
+        if started.reasoner_address:
+            state = "answering" if started.reasoner_answering else "not answering yet; the runtime keeps trying"
+            print(f"microturn serve: reasoner at {started.reasoner_address} ({state})", flush=True)
+        else:
+            print("microturn serve: no reasoner (MICROTURN_REASONER_ADDRESS is unset): session.ask fails at once",
+                  flush=True)
+        print(f"microturn serve: worker hub on {started.worker_address}", flush=True)
+
+    return run_server(settings, engine, announce, companions)

@@ -30,6 +30,19 @@ def free_port(host: str = "127.0.0.1") -> int:
         return s.getsockname()[1]
 
 
+def _die_with_parent() -> None:
+    """In the child, before exec: ask Linux to SIGTERM it when its parent dies (no-op elsewhere).
+
+    prctl's death signal follows the parent *thread*; `start` runs on the event-loop thread,
+    which lives as long as the runtime does."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 async def wait_healthy(address: str, timeout_s: float = 30.0, process: subprocess.Popen | None = None) -> None:
     """Poll gRPC health until the server says SERVING; fail early if `process` exits."""
     deadline = time.monotonic() + timeout_s
@@ -66,12 +79,14 @@ class ReasonerProcess:
         return f"{self.host}:{self.port}"
 
     def start(self) -> None:
+        # The child is tied to this process: even a SIGKILLed `dev` leaves no reasoner behind.
         if self.running:
             raise RuntimeError("reasoner process already running")
         cmd = [sys.executable, "-m", "microturn.runtime.cli", "reasoner",
                "--host", self.host, "--port", str(self.port), "--backend", self.backend]
         self.process = subprocess.Popen(cmd, env={**os.environ, **(self.env or {})},
-                                        stdout=self.log, stderr=self.log)
+                                        stdout=self.log, stderr=self.log,
+                                        preexec_fn=_die_with_parent)
 
     async def wait_healthy(self, timeout_s: float = 30.0) -> None:
         await wait_healthy(self.address, timeout_s, self.process)
