@@ -32,6 +32,9 @@ class Settings(BaseSettings):
         "machine: a production server must advertise its real addresses only.",
     )
     policy: str = Field(default="heuristic", description="floor policy name from the registry")
+    checkpoint: str | None = Field(
+        default=None, description="model checkpoint for `--policy model` (None: random weights, it will babble)"
+    )
     app: str | None = Field(
         default=None, description="agent app: a file path or `module:Class`; None: the bundled arithmetic example"
     )

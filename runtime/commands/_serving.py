@@ -59,7 +59,9 @@ def build_engine(settings: Settings, hub=None):
     factory = agent_factory(load_app(settings.app))
     if hub is not None:
         factory = prefer_workers(hub, factory)
-    return Engine(EngineOptions(), make_policy(settings.policy), None, factory, RealClock())
+    # Only the learned policy takes a checkpoint; the others have nothing to load.
+    options = {"checkpoint": settings.checkpoint} if settings.checkpoint else {}
+    return Engine(EngineOptions(), make_policy(settings.policy, **options), None, factory, RealClock())
 
 
 @dataclass

@@ -25,6 +25,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 picks a free one)")
     p.add_argument("--policy", default=None, help="floor policy by name (default: heuristic)")
+    p.add_argument("--checkpoint", default=None, help="checkpoint for --policy model (default: random weights)")
     p.add_argument("--room", default=None, help="the room the page joins (default: 'default')")
     p.add_argument("--record", metavar="DIR", default=None,
                    help="save each session in the eval layout under DIR/live/ (input.wav, output.wav, "
@@ -59,6 +60,8 @@ def run(args) -> int:
         overrides["app"] = args.app
     if args.policy:
         overrides["policy"] = args.policy
+    if args.checkpoint:
+        overrides["checkpoint"] = args.checkpoint
     if args.room:
         overrides["default_room"] = args.room
     if not settings.secret:
