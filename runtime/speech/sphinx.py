@@ -10,12 +10,22 @@ Quirks handled here, all measured on these machines:
   it on both sides (the silence model wants some non-speech around the words).
 - A fresh decoder can return nothing for its first utterance, so every decoder is warmed with
   one throwaway decode when it is made.
-- Cepstral mean normalisation (CMN) carries over from one utterance to the next, so the same
-  audio could decode differently depending on what the decoder heard before. Streams therefore
-  give *partials* from the live pass and, with a grammar, `finish()` decodes the buffered
-  utterance again in one batch pass (`full_utt=True`) starting from the model's initial CMN, so
-  the final words depend only on the audio (`SphinxOptions.final_pass`). `transcribe` and
-  `words` always decode that way.
+- Cepstral mean normalisation (CMN) has two modes. Batch CMN (the model's setting) takes the
+  mean of the utterance itself, so the words depend only on the audio; it needs the whole
+  utterance at once (`process_raw(..., full_utt=True)`). Live CMN normalises each block with a
+  running mean carried over from earlier utterances. pocketsphinx 5 switches a decoder from
+  batch to live CMN *for good* the first time it is fed a partial block (`feat_cmn` overwrites
+  the configured type), after which even `full_utt` decodes use the running mean; started from
+  the model's `cmninit` (tuned to other recordings) that turned "what is seven times eight"
+  into "fourteen divided by eleven" on every later decode. So every batch decode first
+  rebuilds the front end (`reinit_feat`, ~0.3 ms): batch CMN again, fresh noise estimate.
+- Streams give *partials* from a live pass. Live CMN needs a starting mean, and the model's
+  `cmninit` is far off for this audio (0 of 12 synthesized questions right), so a live pass
+  starts from the mean of the last utterance in which the recogniser heard words, on any of its
+  decoders (11 of 12 right); before the first one, from the warm-up's (8 of 12). With a
+  grammar, `finish()` then decodes the buffered utterance again in one batch pass, so the final
+  words depend only on the audio (`SphinxOptions.final_pass`). `transcribe` and `words` always
+  decode that way.
 - Decoder objects are NOT thread-safe. A `PocketsphinxASR` keeps a pool of decoders: each
   stream (and each `transcribe`) checks one out for its whole life and returns it when done, so
   any number of threads may use one `PocketsphinxASR` concurrently. A single `SphinxStream` is
@@ -93,8 +103,11 @@ class _Decoder:
                 self.ps.activate_search("app")
             except (RuntimeError, ValueError) as exc:
                 raise ValueError(f"invalid JSGF grammar (or a word not in the dictionary): {exc}") from exc
-        self._cmn_init = self.ps.get_cmn(False)
+        # Starting means for live CMN (see module doc): the mean of the last utterance with words
+        # in it (set by `decode` / `end_live`, shared through the pool), else the warm-up's.
+        self.speech_cmn: str | None = None
         self.decode(np.zeros(SAMPLE_RATE // 2, np.float32))  # warm-up; result ignored
+        self._warm_cmn = self.ps.get_cmn(False)
 
     def pcm(self, audio: np.ndarray) -> bytes:
         """float32 -> int16 bytes, with the noise floor added (see module doc)."""
@@ -107,14 +120,37 @@ class _Decoder:
 
     def decode(self, audio: np.ndarray) -> Transcript:
         """Batch-decode one whole utterance; word times relative to the start of `audio`."""
-        # Same audio -> same noise floor and same starting CMN -> same words, whatever came before.
+        # Same audio -> same noise floor, and a rebuilt front end (batch CMN, fresh noise
+        # estimate) even after a live pass -> same words, whatever the decoder heard before.
         self._rng = np.random.default_rng(self.options.seed)
-        self.ps.set_cmn(self._cmn_init)
+        self.ps.reinit_feat()
         pad = self.padding()
         self.ps.start_utt()
         self.ps.process_raw(self.pcm(np.concatenate([pad, audio, pad])), full_utt=True)
         self.ps.end_utt()
-        return self.result(offset_s=len(pad) / SAMPLE_RATE, duration_s=len(audio) / SAMPLE_RATE)
+        result = self.result(offset_s=len(pad) / SAMPLE_RATE, duration_s=len(audio) / SAMPLE_RATE)
+        if result.words:  # batch CMN left this utterance's mean: a speech-like live starting point
+            self.speech_cmn = self.ps.get_cmn(False)
+        return result
+
+    def start_live(self) -> None:
+        """Begin a live (streamed) utterance, padded in front like a batch decode."""
+        # fresh noise floor and noise estimate: a live pass depends only on its audio and the
+        # starting mean, not on what the previous pass heard
+        self._rng = np.random.default_rng(self.options.seed)
+        self.ps.reinit_feat()
+        self.ps.set_cmn(self.speech_cmn or self._warm_cmn)
+        self.ps.start_utt()
+        self.ps.process_raw(self.pcm(self.padding()))
+
+    def end_live(self, duration_s: float) -> Transcript:
+        """End the live utterance (padded behind as in front) and return its hypothesis."""
+        self.ps.process_raw(self.pcm(self.padding()))
+        self.ps.end_utt()
+        result = self.result(offset_s=self.options.pad_s, duration_s=duration_s)
+        if result.words:  # end_utt folded this utterance into the running mean
+            self.speech_cmn = self.ps.get_cmn(False)
+        return result
 
     def result(self, offset_s: float, duration_s: float) -> Transcript:
         """The decoder's hypothesis; word times shifted by `offset_s` (the padding) and clamped
@@ -132,21 +168,30 @@ class _Decoder:
 
 
 class _Pool:
-    """Free decoders, handed out one per user; makes a new (warmed) one when none is free."""
+    """Free decoders, handed out one per user; makes a new (warmed) one when none is free.
+    It also passes on the latest speech mean (`_Decoder.speech_cmn`) from decoder to decoder,
+    so a decoder made for a new caller starts its live passes from real speech too."""
 
     def __init__(self, make) -> None:
         self._make = make
         self._free: list[_Decoder] = []
+        self._speech_cmn: str | None = None
         self._lock = threading.Lock()
 
     def take(self) -> _Decoder:
         with self._lock:
-            if self._free:
-                return self._free.pop()
-        return self._make()  # outside the lock: building a decoder takes ~0.2-0.4 s
+            decoder = self._free.pop() if self._free else None
+            speech_cmn = self._speech_cmn
+        if decoder is None:
+            decoder = self._make()  # outside the lock: building a decoder takes ~0.2-0.4 s
+        if speech_cmn is not None:
+            decoder.speech_cmn = speech_cmn
+        return decoder
 
     def give(self, decoder: _Decoder) -> None:
         with self._lock:
+            if decoder.speech_cmn is not None:
+                self._speech_cmn = decoder.speech_cmn
             self._free.append(decoder)
 
 
@@ -164,9 +209,7 @@ class SphinxStream:
         self._chunks: list[np.ndarray] = []
         self._lock = threading.Lock()
         self._partial = ""
-        dec = self._decoder
-        dec.ps.start_utt()
-        dec.ps.process_raw(dec.pcm(dec.padding()))
+        self._decoder.start_live()
 
     def _live(self) -> _Decoder:
         if self._decoder is None:
@@ -189,11 +232,8 @@ class SphinxStream:
             dec = self._live()
             audio = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.float32)
             try:
-                dec.ps.process_raw(dec.pcm(dec.padding()))
-                dec.ps.end_utt()
-                if dec.final_pass:
-                    return dec.decode(audio)
-                return dec.result(offset_s=dec.options.pad_s, duration_s=len(audio) / SAMPLE_RATE)
+                live = dec.end_live(duration_s=len(audio) / SAMPLE_RATE)
+                return dec.decode(audio) if dec.final_pass else live
             finally:
                 self._decoder = None
                 self._pool.give(dec)

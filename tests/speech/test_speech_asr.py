@@ -7,6 +7,7 @@ import threading
 import numpy as np
 import pytest
 
+from microturn.runtime.apps import load_app
 from microturn.runtime.speech.base import ASR, ASRStream
 from microturn.runtime.speech.sphinx import PocketsphinxASR
 from microturn.runtime.speech.stimuli import render_speech, speak
@@ -57,6 +58,70 @@ def test_stream_word_times_are_relative_to_the_first_sample_fed(grammar_asr):
     words = stream.finish().words
     assert abs(words[0][1] - bounds[0].start_s) < 0.15
     assert abs(words[-1][2] - bounds[0].end_s) < 0.15
+
+
+def _as_the_engine_hears_it(text: str, seed: int = 0) -> np.ndarray:
+    """An utterance as the engine's ear hands it over: room noise before and after the words."""
+    audio, _, _ = render_speech([(0.5, text)], tail_s=1.0, seed=seed)
+    return audio
+
+
+def _stream(asr, audio):
+    stream = asr.stream()
+    partials = [stream.feed(audio[i : i + MICRO_TURN]) for i in range(0, len(audio), MICRO_TURN)]
+    return partials, stream.finish()
+
+
+def _assert_plausible_partials(partials, text, *, heard_speech_before):
+    """Partials grow towards the answer: they start with its first word, are never longer than
+    it and differ from it only in a number or two being heard. Once the recogniser has heard
+    speech (its live pass starts from a speech-like mean) at most one word differs and the
+    last partial is the answer."""
+    truth = text.split()
+    heard = [p.split() for p in partials if p]
+    assert heard and len(heard[0]) < len(truth)  # words arrive before the utterance ends
+    for words in heard:
+        assert words[0] == truth[0] and len(words) <= len(truth), (words, truth)
+        assert sum(a != b for a, b in zip(words, truth)) <= (1 if heard_speech_before else 2), (words, truth)
+    if heard_speech_before:
+        assert partials[-1] == text
+
+
+@pytest.fixture(scope="module")
+def app_grammar():
+    """The arithmetic example's grammar: optional "what is", numbers to twenty, "divided by"."""
+    return load_app().asr_grammar
+
+
+def test_streaming_does_not_disturb_later_decodes(app_grammar):
+    # Regression: pocketsphinx 5 switches a decoder from batch to live CMN for good once it is
+    # fed partial blocks; every later decode on that decoder heard "what is seven times eight"
+    # as "fourteen divided by eleven".
+    text = "what is seven times eight"
+    audio = _as_the_engine_hears_it(text)
+    fresh = PocketsphinxASR(app_grammar).transcribe(audio)
+    assert fresh.text == text
+    asr = PocketsphinxASR(app_grammar)  # used from one thread: every call reuses its one decoder
+    _, streamed = _stream(asr, audio)
+    assert streamed.text == text
+    assert asr.transcribe(audio) == fresh  # same words and times as on an untouched recogniser
+    assert asr.transcribe(audio) == fresh
+
+
+def test_streams_in_a_row_each_hear_their_own_words(app_grammar):
+    asr = PocketsphinxASR(app_grammar)
+    for seed, text in enumerate(["what is seven times eight", "what is three plus four", "what is twelve divided by four"]):
+        partials, final = _stream(asr, _as_the_engine_hears_it(text, seed))
+        assert final.text == text
+        assert [w for w, _, _ in final.words] == text.split()
+        _assert_plausible_partials(partials, text, heard_speech_before=seed > 0)
+
+
+def test_general_lm_decodes_do_not_depend_on_an_earlier_stream(general_asr):
+    audio = _as_the_engine_hears_it("thank you very much for your help today")
+    before = general_asr.transcribe(audio)
+    _stream(general_asr, audio)
+    assert before.words and general_asr.transcribe(audio) == before
 
 
 def test_exact_digital_silence_does_not_break_decoding(grammar_asr):
