@@ -1,12 +1,149 @@
-"""`microturn eval`: FD-bench-style evaluation: synth, run, score"""
+"""`microturn eval`: FD-bench-style evaluation: synth, run, score.
+
+    microturn eval synth --out runs/suite --items 5 --seed 0
+    microturn eval run --data runs/suite --policy silence-timeout-500 --out runs/st500
+    microturn eval run --data runs/suite --policy silence-timeout-200,floor-holder --out runs/cmp   # one folder each + table
+    microturn eval score --data some/fdbench/folder          # output.wav beside each input.wav
+"""
 
 from __future__ import annotations
 
-from microturn.runtime.commands._pending import not_yet
-
-run = not_yet("eval", "issue 5")
+import json
+import sys
+import time
+from pathlib import Path
 
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("eval", help="FD-bench-style evaluation: synth, run, score")
-    p.set_defaults(func=run)
+    sub = p.add_subparsers(dest="eval_command", metavar="STEP")
+
+    s = sub.add_parser("synth", help="synthesize a stimulus suite in FD-bench's v1 / v1.5 layout")
+    s.add_argument("--out", required=True, help="folder to write the suite into")
+    s.add_argument("--items", type=int, default=5, help="items per task (8 tasks; default 5 = 40 items)")
+    s.add_argument("--seed", type=int, default=0, help="the same seed writes the same bytes (default 0)")
+    s.add_argument("--tasks", help="comma-separated subset of tasks, e.g. v1/pause_handling")
+    s.set_defaults(func=run_synth)
+
+    r = sub.add_parser("run", help="drive the engine over every input.wav, write output.wav, score")
+    r.add_argument("--data", required=True, help="a suite in FD-bench layout (ours or the official one)")
+    r.add_argument("--policy", required=True, help="floor policy name; several comma-separated = one run each")
+    r.add_argument("--app", help="agent app spec (file.py, file.py:Class or module:Class); default the arithmetic example")
+    r.add_argument("--checkpoint", help="model checkpoint for the `model` policy")
+    r.add_argument("--out", required=True, help="output folder (mirrors --data)")
+    r.add_argument("--workers", type=int, default=2, help="parallel worker processes (default 2)")
+    r.add_argument("--limit", type=int, help="only the first N items (smoke runs)")
+    r.add_argument("--no-clean", action="store_true", help="skip clean_output.wav for v1.5 items")
+    r.add_argument("--no-plots", action="store_true", help="skip the per-item timeline PNGs")
+    r.add_argument("--json", action="store_true", help="print only the JSON summary")
+    r.set_defaults(func=run_run)
+
+    c = sub.add_parser("score", help="score output.wav files sitting beside the inputs (any system)")
+    c.add_argument("--data", required=True, help="folder in FD-bench layout holding output.wav files")
+    c.add_argument("--workers", type=int, default=2)
+    c.add_argument("--json", action="store_true", help="print only the JSON summary")
+    c.set_defaults(func=run_score)
+    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
+
+
+def run_synth(args) -> int:
+    from microturn.runtime.eval.layout import TASKS
+    from microturn.runtime.eval.synth import synth_suite
+
+    tasks = args.tasks.split(",") if args.tasks else None
+    unknown = [t for t in tasks or [] if t not in TASKS]
+    if unknown:
+        print(f"unknown task(s) {unknown}; known: {', '.join(TASKS)}", file=sys.stderr)
+        return 2
+    if args.items < 1:
+        print("--items must be at least 1", file=sys.stderr)
+        return 2
+    t0 = time.perf_counter()
+    folders = synth_suite(Path(args.out), args.items, args.seed, tasks, progress=True)
+    print(f"wrote {len(folders)} items to {args.out} in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def _finish(results, problems, out: Path | None, title: str, as_json: bool) -> dict:
+    from microturn.runtime.eval.plots import overview
+    from microturn.runtime.eval.report import summary_table
+    from microturn.runtime.eval.score import summarize
+
+    summary = summarize(results)
+    errors = [{"item": r["item"], "error": r["error"]} for r in results if "error" in r]
+    report = {"title": title, "items": len(results), "errors": errors, "problems": problems, "summary": summary}
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "results.json").write_text(json.dumps({**report, "results": results}, indent=1, default=str) + "\n")
+        if summary:
+            overview(summary, out / "overview.png", title)
+    if not as_json:
+        print(f"\n{title}: {len(results)} items, {len(errors)} errors")
+        for e in errors:
+            print(f"  ERROR {e['item']}: {e['error']}")
+        for p in problems:
+            print(f"  skipped: {p}")
+        print(summary_table(summary))
+        print("(* = proxy for a judge metric; word timings from pocketsphinx, segments from Silero VAD)")
+    return report
+
+
+def run_run(args) -> int:
+    from microturn.runtime.engine.policy import policy_names
+    from microturn.runtime.eval.report import comparison_table
+    from microturn.runtime.eval.runner import RunOptions, run_suite
+
+    policies = [p for p in args.policy.split(",") if p]
+    known = policy_names()
+    unknown = [p for p in policies if p not in known]
+    if unknown:
+        print(f"unknown policy {unknown}; known: {', '.join(known)}", file=sys.stderr)
+        return 2
+    if not Path(args.data).is_dir():
+        print(f"--data {args.data}: not a directory", file=sys.stderr)
+        return 2
+    try:  # fail here, once, with a clear message, rather than in every worker
+        from microturn.runtime.apps import load_app
+        from microturn.runtime.engine.policy import make_policy
+
+        load_app(args.app)
+        for policy in policies:
+            make_policy(policy, **({"checkpoint": args.checkpoint} if args.checkpoint else {}))
+    except Exception as exc:
+        print(f"microturn eval run: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+    by_policy, reports = {}, {}
+    for policy in policies:
+        out = Path(args.out) / policy if len(policies) > 1 else Path(args.out)
+        opts = RunOptions(policy=policy, app=args.app, checkpoint=args.checkpoint,
+                          clean_outputs=not args.no_clean, plots=not args.no_plots)
+        t0 = time.perf_counter()
+        results, problems = run_suite(Path(args.data), out, opts, workers=args.workers,
+                                      progress=not args.json, limit=args.limit)
+        wall = time.perf_counter() - t0
+        report = _finish(results, problems, out, f"policy {policy} ({wall:.0f} s)", args.json)
+        report["wall_s"] = round(wall, 1)
+        by_policy[policy], reports[policy] = report["summary"], report
+    if len(policies) > 1:
+        table = comparison_table(by_policy)
+        (Path(args.out) / "table.md").write_text(table + "\n")
+        if not args.json:
+            print("\n" + table)
+    if args.json:
+        print(json.dumps(reports if len(policies) > 1 else reports[policies[0]], indent=1, default=str))
+    bad = [r for rep in reports.values() for r in rep["errors"]]
+    return 1 if bad else 0
+
+
+def run_score(args) -> int:
+    from microturn.runtime.eval.runner import score_suite
+
+    data = Path(args.data)
+    if not data.is_dir():
+        print(f"--data {args.data}: not a directory", file=sys.stderr)
+        return 2
+    results, problems = score_suite(data, progress=not args.json, workers=args.workers)
+    report = _finish(results, problems, None, f"scored {data}", args.json)
+    if args.json:
+        print(json.dumps(report, indent=1, default=str))
+    return 1 if report["errors"] else 0

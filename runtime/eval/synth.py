@@ -1,0 +1,252 @@
+"""`microturn eval synth`: build a stimulus suite in Full-Duplex-Bench's v1 and v1.5 layouts.
+
+Each item is a short scene placed on a 16 kHz timeline with eSpeak NG voices; because we place
+every utterance ourselves, every boundary is known exactly and written to `truth.json` (with
+leading and trailing synthesizer silence trimmed, so "start" is the first audible sample).
+
+How the agent is made to talk for the overlap tasks (v1 and v1.5 interruption, v1.5
+backchannel / others / background): the input opens with the user asking the default app a sum
+with a long spoken answer (`TALK_PROMPTS`, about 3 s of speech), then leaves a gap; the overlap
+(interruption, "mm hmm", side talk, distant speech) starts 1.8-2.2 s after the prompt ends,
+when an agent that takes the turn within about 1 s is mid-answer. This is how FD-bench v1.5 builds its items too: the
+input holds only the user's side, and the system's own answer fills the gap. Whether the agent
+really was talking at the overlap is checked per item when scoring (`talking_at_onset`).
+
+Deterministic: a seed fixes every choice (texts, voices, timings, degradations, noise floor), so
+the same seed writes the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from microturn.runtime.eval import degrade, stimuli_bank as bank
+from microturn.runtime.eval.layout import TASKS
+
+SR = 16_000
+NOISE_FLOOR = 3e-4        # ~-70 dBFS of dither: exact digital silence upsets pocketsphinx
+LEAD_IN_S = 0.5           # silence before the first utterance
+OVERLAP_LEAD_S = 1.8      # prompt end -> overlap start (agent mid-answer by then)
+TRIM_LEVEL = 0.01         # synthesizer output below this at the ends counts as silence
+
+FOLDERS = {  # task -> folder under the suite root (FD-bench's names where they exist)
+    "v1/pause_handling": "v1/synthetic_pause_handling",
+    "v1/smooth_turn_taking": "v1/synthetic_turn_taking",
+    "v1/user_interruption": "v1/synthetic_user_interruption",
+    "v1/backchannel": "v1/synthetic_backchannel",
+    "v1.5/user_interruption": "v1.5/user_interruption",
+    "v1.5/user_backchannel": "v1.5/user_backchannel",
+    "v1.5/talking_to_other": "v1.5/talking_to_other",
+    "v1.5/background_speech": "v1.5/background_speech",
+}
+
+
+def speak(text: str, voice: tuple[str, int, int]) -> np.ndarray:
+    """eSpeak NG speech at 16 kHz with the synthesizer's leading/trailing silence trimmed."""
+    from microturn.runtime.speech.espeak import EspeakTTS
+    from microturn.runtime.speech.resample import resample
+
+    tts = EspeakTTS(voice=voice[0], rate=voice[1], pitch=voice[2])
+    audio = resample(tts.synthesize_all(text), tts.sample_rate, SR)
+    loud = np.flatnonzero(np.abs(audio) >= TRIM_LEVEL)
+    if len(loud) == 0:
+        raise ValueError(f"eSpeak produced no audible speech for {text!r}")
+    return audio[loud[0] : loud[-1] + 1]
+
+
+@dataclass
+class Scene:
+    """Utterances on one timeline; `render` mixes the chosen talkers into one clip."""
+
+    rng: np.random.Generator
+    parts: list[tuple[float, np.ndarray, dict]] = field(default_factory=list)
+
+    def place(self, start_s: float, audio: np.ndarray, speech_len: int, **info) -> dict:
+        """Put `audio` at `start_s`; `speech_len` samples of it are the speech itself (the rest is tail)."""
+        seg = {**info, "start": round(start_s, 4), "end": round(start_s + speech_len / SR, 4)}
+        self.parts.append((start_s, audio, seg))
+        return seg
+
+    def say(self, start_s: float, text: str, voice, who: str = "user") -> dict:
+        audio = speak(text, voice)
+        return self.place(start_s, audio, len(audio), who=who, text=text, voice=voice[0], rate=voice[1], pitch=voice[2])
+
+    def render(self, duration_s: float, noise_seed: int, keep: Callable[[dict], bool] = lambda seg: True) -> np.ndarray:
+        n = int(round(duration_s * SR))
+        out = (np.random.default_rng(noise_seed).standard_normal(n) * NOISE_FLOOR).astype(np.float32)
+        for start_s, audio, seg in self.parts:
+            if keep(seg):
+                i = int(round(start_s * SR))
+                piece = audio[: max(0, n - i)]
+                out[i : i + len(piece)] += piece
+        return np.clip(out, -1.0, 1.0).astype(np.float32)
+
+    @property
+    def segments(self) -> list[dict]:
+        return sorted((p[2] for p in self.parts), key=lambda s: s["start"])
+
+
+def _pick(rng: np.random.Generator, options: list):
+    return options[int(rng.integers(len(options)))]
+
+
+def _other_voice(rng, user_voice):
+    return _pick(rng, [v for v in bank.VOICES if v[0] != user_voice[0]])
+
+
+# ------------------------------------------------------------------ one builder per task
+# Each returns (scene, duration_s, official files {name: json}, truth extras).
+
+def _pause_handling(rng):
+    voice = _pick(rng, bank.VOICES)
+    first, second = _pick(rng, bank.PAUSED_TURNS)
+    pause = float(rng.choice([0.7, 1.0, 1.3, 1.6]))
+    sc = Scene(rng)
+    a = sc.say(LEAD_IN_S, first, voice)
+    b = sc.say(a["end"] + pause, second, voice)
+    duration = b["end"] + 0.3   # the clip ends right after the turn: any speech in it took a pause
+    official = {"pause.json": [{"text": f"{first} ... {second}", "timestamp": [a["end"], b["start"]]}]}
+    return sc, duration, official, {"event": [a["end"], b["start"]], "pause_s": pause,
+                                    "expected": "no take-over"}
+
+
+def _smooth_turn_taking(rng):
+    voice = _pick(rng, bank.VOICES)
+    question, answer = _pick(rng, bank.QUESTIONS)
+    sc = Scene(rng)
+    q = sc.say(LEAD_IN_S, question, voice)
+    duration = q["end"] + 4.0
+    official = {"turn_taking.json": [{"text": question, "timestamp": [q["end"], round(duration, 4)]}]}
+    return sc, duration, official, {"event": [q["end"], round(duration, 4)], "keyword": answer,
+                                    "expected": "take the turn fast"}
+
+
+def _backchannel_v1(rng):
+    voice = _pick(rng, bank.VOICES)
+    phrases = _pick(rng, bank.MONOLOGUES)
+    sc = Scene(rng)
+    t = LEAD_IN_S
+    for phrase in phrases:
+        seg = sc.say(t, phrase, voice)
+        t = seg["end"] + float(rng.uniform(0.25, 0.45))   # breaths, shorter than any timeout >= 500
+    duration = sc.segments[-1]["end"] + 0.3
+    return sc, duration, {}, {"event": [sc.segments[0]["start"], sc.segments[-1]["end"]],
+                              "expected": "short backchannels, no take-over"}
+
+
+def _prompt_then_overlap(rng, make_overlap):
+    """The shared shape of every overlap item: a talk prompt, a gap, then the overlap."""
+    voice = _pick(rng, bank.VOICES)
+    prompt = _pick(rng, bank.TALK_PROMPTS)
+    sc = Scene(rng)
+    p = sc.say(LEAD_IN_S, prompt, voice)
+    start = p["end"] + OVERLAP_LEAD_S + float(rng.uniform(0.0, 0.4))
+    ov, extras = make_overlap(sc, start, voice)
+    return sc, prompt, p, ov, extras
+
+
+def _interruption(rng, v15: bool):
+    def overlap(sc, start, voice):
+        text, keyword = _pick(rng, bank.INTERRUPTIONS)
+        return sc.say(start, text, voice, who="user_overlap"), {"keyword": keyword}
+
+    sc, prompt, p, ov, extras = _prompt_then_overlap(rng, overlap)
+    duration = ov["end"] + 4.0
+    ts = [ov["start"], ov["end"]]
+    if v15:
+        official = {"metadata.json": {"context_text": prompt, "current_turn_text": ov["text"], "timestamps": ts}}
+    else:
+        official = {"interrupt.json": [{"context": prompt, "interrupt": ov["text"], "timestamp": ts}]}
+    return sc, duration, official, {"event": ts, **extras, "expected": "stop, then answer the interruption"}
+
+
+def _v15_overlap(rng, kind: str):
+    def overlap(sc, start, voice):
+        if kind == "backchannel":
+            text = _pick(rng, bank.BACKCHANNELS)
+            return sc.say(start, text, voice, who="user_overlap"), {}
+        other = _other_voice(rng, voice)
+        text = _pick(rng, bank.SIDE_TALK if kind == "other" else bank.BACKGROUND)
+        dry = speak(text, other)
+        shape = degrade.as_other_talker if kind == "other" else degrade.as_background
+        wet, how = shape(dry, SR, rng)
+        who = "other" if kind == "other" else "background"
+        seg = sc.place(start, wet, len(dry), who=who, text=text, voice=other[0], rate=other[1], pitch=other[2],
+                       degradation=how)
+        return seg, {}
+
+    sc, prompt, p, ov, extras = _prompt_then_overlap(rng, overlap)
+    duration = ov["end"] + 3.0
+    ts = [ov["start"], ov["end"]]
+    official = {"metadata.json": {"context_text": prompt, "current_turn_text": ov["text"], "timestamps": ts}}
+    return sc, duration, official, {"event": ts, "expected": "keep talking (resume)"}
+
+
+BUILDERS: dict[str, Callable] = {
+    "v1/pause_handling": _pause_handling,
+    "v1/smooth_turn_taking": _smooth_turn_taking,
+    "v1/user_interruption": lambda rng: _interruption(rng, v15=False),
+    "v1/backchannel": _backchannel_v1,
+    "v1.5/user_interruption": lambda rng: _interruption(rng, v15=True),
+    "v1.5/user_backchannel": lambda rng: _v15_overlap(rng, "backchannel"),
+    "v1.5/talking_to_other": lambda rng: _v15_overlap(rng, "other"),
+    "v1.5/background_speech": lambda rng: _v15_overlap(rng, "background"),
+}
+
+
+def synth_item(task: str, index: int, seed: int, folder: Path) -> dict:
+    """Build one item into `folder`; returns its truth."""
+    from microturn.runtime.speech.wav import write_wav
+
+    rng = np.random.default_rng([seed, TASKS.index(task), index])
+    sc, duration, official, extras = BUILDERS[task](rng)
+    duration = round(duration, 4)
+    folder.mkdir(parents=True, exist_ok=True)
+    noise_seed = int(rng.integers(2**31))
+    write_wav(folder / "input.wav", sc.render(duration, noise_seed), SR)
+    if task.startswith("v1.5/"):   # the overlap removed
+        write_wav(folder / "clean_input.wav", sc.render(duration, noise_seed, keep=lambda s: s["who"] == "user"), SR)
+    for name, data in official.items():
+        (folder / name).write_text(json.dumps(data, indent=2) + "\n")
+    truth = {"task": task, "seed": seed, "index": index, "sample_rate": SR, "duration_s": duration,
+             "segments": sc.segments, **extras}
+    (folder / "truth.json").write_text(json.dumps(truth, indent=2) + "\n")
+    return truth
+
+
+def _synth_job(job: tuple[str, int, int, str]) -> str:
+    task, index, seed, folder = job
+    synth_item(task, index, seed, Path(folder))
+    return folder
+
+
+def synth_suite(out: Path, items_per_task: int = 5, seed: int = 0, tasks: list[str] | None = None,
+                progress: bool = False, workers: int = 2) -> list[Path]:
+    """Write `items_per_task` items for each task under `out`; returns the item folders.
+
+    Every item is made in a fresh process: eSpeak NG keeps synthesis state between calls in
+    one process (the same sentence twice gives different samples), so only a fresh library
+    makes an item's bytes depend on its seed alone, whatever else was synthesized before.
+    """
+    import multiprocessing as mp
+
+    out = Path(out)
+    tasks = list(tasks or TASKS)
+    jobs = [(task, i, seed, str(out / FOLDERS[task] / f"{i:03d}")) for task in tasks for i in range(items_per_task)]
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(processes=max(1, min(workers, len(jobs))), maxtasksperchild=1) as pool:
+        done = pool.imap(_synth_job, jobs)
+        if progress:
+            from tqdm import tqdm
+
+            done = tqdm(done, total=len(jobs), desc="synth", unit="item")
+        folders = [Path(f) for f in done]
+    (out / "suite.json").write_text(json.dumps(
+        {"seed": seed, "items_per_task": items_per_task, "tasks": tasks,
+         "folders": {t: FOLDERS[t] for t in tasks}}, indent=2) + "\n")
+    return folders

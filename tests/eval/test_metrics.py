@@ -1,0 +1,99 @@
+"""FD-bench's judge-free metrics on hand-computed cases, the edge rules included."""
+
+from __future__ import annotations
+
+import pytest
+
+from microturn.runtime.eval import metrics as m
+
+
+def test_no_words_is_no_take_over():
+    assert m.take_over([]) == 0
+
+
+def test_three_words_within_a_second_is_not_a_take_over():
+    assert m.take_over([("yeah", 1.0, 1.2), ("okay", 1.3, 1.5), ("sure", 1.6, 1.95)]) == 0
+
+
+def test_four_short_words_are_a_take_over():
+    words = [("a", 1.0, 1.1), ("b", 1.15, 1.2), ("c", 1.25, 1.3), ("d", 1.35, 1.4)]
+    assert m.take_over(words) == 1
+
+
+def test_few_words_spanning_a_second_are_a_take_over():
+    # 2 words, but last end - first start = 1.0 s exactly: not "< 1 s", so it takes over
+    assert m.take_over([("well", 2.0, 2.3), ("no", 2.7, 3.0)]) == 1
+    assert m.take_over([("well", 2.0, 2.3), ("no", 2.7, 2.99)]) == 0
+
+
+def test_latency_clamps_negative_to_zero():
+    assert m.onset_latency([("hi", 4.2, 4.5)], 4.5) == 0.0
+    assert m.onset_latency([("hi", 4.9, 5.1)], 4.5) == pytest.approx(0.4)
+    assert m.onset_latency([], 4.5) is None
+
+
+def test_latency_is_averaged_over_take_overs_only():
+    tos = [1, 0, 1, 1]
+    lats = [0.2, 0.05, 0.6, None]   # the TO=0 item's 0.05 must not count; None is skipped
+    assert m.mean_latency_over_take_overs(tos, lats) == pytest.approx(0.4)
+    assert m.mean_latency_over_take_overs([0, 0], [0.1, 0.2]) is None
+    assert m.take_over_rate(tos) == 0.75
+
+
+def test_words_after_keeps_words_still_going():
+    words = [("a", 1.0, 1.4), ("b", 1.5, 2.1), ("c", 2.3, 2.6)]
+    assert m.words_after(words, 2.0) == [("b", 1.5, 2.1), ("c", 2.3, 2.6)]
+
+
+def test_merge_segments_uses_inclusive_gap():
+    segs = [(3.0, 4.0), (0.0, 1.0), (1.6, 2.0), (4.51, 5.0)]
+    assert m.merge_segments(segs, 0.6) == [(0.0, 2.0), (3.0, 5.0)]   # 0.6 s gap merges (inclusive)
+    assert m.merge_segments(segs, 0.5) == [(0.0, 1.0), (1.6, 2.0), (3.0, 4.0), (4.51, 5.0)]
+
+
+def test_backchannel_long_or_wordy_segment_takes_the_turn():
+    segs = [(1.0, 1.4), (5.0, 5.5), (8.0, 11.5)]
+    words = [("mm", 1.1, 1.3), ("yeah", 5.1, 5.4)]
+    bc = m.backchannel_score(segs, words, clip_s=20.0)
+    assert (bc.take_over, bc.backchannels) == (1, 2)        # 3.5 s segment takes over
+    assert bc.frequency == pytest.approx(0.1)
+    wordy = m.backchannel_score([(1.0, 2.0)], [("a", 1.0, 1.2), ("b", 1.2, 1.4), ("c", 1.4, 1.6), ("d", 1.6, 1.9)], 10.0)
+    assert (wordy.take_over, wordy.backchannels) == (1, 0)
+    quiet = m.backchannel_score([], [], 10.0)
+    assert (quiet.take_over, quiet.frequency) == (0, 0.0)
+
+
+def test_overlap_timing_stop_and_response():
+    model = [(1.0, 6.3), (8.0, 9.0)]
+    t = m.overlap_timing(model, (5.0, 7.0))
+    assert t.talking_at_onset and t.stopped_during_user
+    assert t.stop_latency == pytest.approx(1.3)
+    assert t.response_latency == pytest.approx(1.0)
+    assert m.behaviour_proxy(t, model, (5.0, 7.0)) == "stop+speak"
+
+
+def test_overlap_timing_talking_through_is_continue():
+    model = [(1.0, 10.0)]
+    t = m.overlap_timing(model, (5.0, 7.0))
+    assert t.stop_latency == pytest.approx(5.0) and not t.stopped_during_user
+    assert t.response_latency is None
+    assert m.behaviour_proxy(t, model, (5.0, 7.0)) == "continue"
+
+
+def test_overlap_timing_when_model_was_silent():
+    t = m.overlap_timing([(0.5, 2.0)], (5.0, 7.0))
+    assert not t.talking_at_onset and t.stop_latency is None and t.response_latency is None
+    assert m.behaviour_proxy(t, [(0.5, 2.0)], (5.0, 7.0)) == "silent"
+
+
+def test_pick_user_segment_needs_an_overlap():
+    segs = [(0.5, 3.0), (6.9, 8.0), (12.0, 13.0)]
+    assert m.pick_user_segment(segs, (7.0, 7.5)) == (6.9, 8.0)
+    assert m.pick_user_segment(segs, (10.0, 10.5)) is None   # the VAD missed the event
+    assert m.pick_user_segment([], (1.0, 2.0)) is None
+
+
+def test_keyword_proxy_matches_whole_words():
+    assert m.contains_keyword("Four plus five is nine.", "nine")
+    assert not m.contains_keyword("that is ninety", "nine")   # "ninety" is not "nine"
+    assert m.contains_keyword("that makes twenty-five", "twenty five")

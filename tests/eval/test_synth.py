@@ -1,0 +1,53 @@
+"""`eval synth`: official layout, exact truth, same bytes for the same seed."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from microturn.runtime.eval.layout import discover
+from microturn.runtime.eval.synth import synth_suite
+from microturn.runtime.speech.wav import read_wav
+
+TWO = ["v1/pause_handling", "v1.5/talking_to_other"]
+
+
+def _files(root):
+    return {p.relative_to(root): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_same_seed_same_bytes_other_seed_other_audio(tmp_path):
+    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    synth_suite(a, items_per_task=1, seed=7, tasks=TWO)
+    synth_suite(b, items_per_task=1, seed=7, tasks=TWO)
+    synth_suite(c, items_per_task=1, seed=8, tasks=TWO)
+    fa, fb, fc = _files(a), _files(b), _files(c)
+    assert fa == fb
+    assert fa.keys() == fc.keys()
+    wavs = [k for k in fa if k.name == "input.wav"]
+    assert len(wavs) == 2 and any(fa[k] != fc[k] for k in wavs)
+
+
+def test_items_read_back_with_truth_matching_the_audio(tmp_path):
+    synth_suite(tmp_path, items_per_task=1, seed=3, tasks=TWO)
+    items, problems = discover(tmp_path)
+    assert problems == [] and [it.task for it in items] == ["v1/pause_handling", "v1.5/talking_to_other"]
+    pause, other = items
+    # the official pause span is the constructed gap between the two halves of the turn
+    segs = pause.truth["segments"]
+    assert pause.event == (segs[0]["end"], segs[1]["start"]) and pause.event[1] - pause.event[0] >= 0.69
+    audio, sr = read_wav(pause.input_wav)
+    assert sr == 16000 and len(audio) == round(pause.truth["duration_s"] * sr)
+    gap = audio[int((segs[0]["end"] + 0.05) * sr): int((segs[1]["start"] - 0.05) * sr)]
+    talk = audio[int(segs[0]["start"] * sr): int(segs[0]["end"] * sr)]
+    assert np.sqrt(np.mean(gap ** 2)) < 1e-3 < np.sqrt(np.mean(talk ** 2))
+    # v1.5 "others": a degraded second voice; clean_input has the overlap removed
+    meta = json.loads((other.path / "metadata.json").read_text())
+    side = [s for s in other.truth["segments"] if s["who"] == "other"][0]
+    assert meta["timestamps"] == [side["start"], side["end"]] and side["degradation"]["gain_db"] < -5
+    noisy, _ = read_wav(other.input_wav)
+    clean, _ = read_wav(other.clean_input_wav)
+    span = slice(int(side["start"] * sr), int(side["end"] * sr))
+    assert len(noisy) == len(clean)
+    assert np.sqrt(np.mean(noisy[span] ** 2)) > 5 * np.sqrt(np.mean(clean[span] ** 2))
