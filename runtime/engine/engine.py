@@ -48,13 +48,20 @@ class EngineStats:
     audio_underruns: int = 0        # 20 ms frames with a gap inside an utterance (TTS behind playout)
 
 
-def _warm_up() -> None:
-    """Import what the first utterance needs (scipy's resampler) before any session waits on it."""
+def _warm_up(tts=None) -> None:
+    """Do once, at start, what would otherwise slow the first answer of the first session down:
+    import scipy's resampler and run the TTS once (its first synthesis loads voice data)."""
     import numpy as np
 
     from microturn.runtime.speech.resample import resample
 
     resample(np.zeros(441, np.float32), 22_050, 48_000)
+    if tts is not None:
+        try:
+            for _ in tts.synthesize("ready."):
+                pass
+        except Exception:  # a TTS that fails here fails again, with a clear event, when used
+            log.exception("TTS warm-up failed")
 
 
 def _hear_safely(vad, audio, threshold: float) -> Hearing:
@@ -107,7 +114,8 @@ class Engine:
 
             self.speech = await asyncio.get_running_loop().run_in_executor(self._speech_pool,
                                                                             default_speech_services)
-        await self.run_speech(_warm_up)
+        tts = self.speech.tts
+        await self.run_speech(lambda: _warm_up(tts))
         self._started = True
         self._next_tick_ms = self.clock.now_ms() + MICRO_TURN_MS
         if self.clock.realtime:
@@ -147,9 +155,10 @@ class Engine:
         agent = self.agent_factory() if self.agent_factory is not None else None
         grammar = getattr(agent, "asr_grammar", None)
         vad = await self.run_step(self.speech.vad_factory)
+        watch_vad = await self.run_step(self.speech.vad_factory)
         asr = await self.run_speech(lambda: self.speech.asr_for(grammar))
         await self.run_step(lambda: self.policy.open(session_id))
-        session = LiveSession(self, session_id, room, identity, send_event, agent, vad, asr)
+        session = LiveSession(self, session_id, room, identity, send_event, agent, vad, asr, watch_vad)
         self.sessions[session_id] = session
         self.stats.live_sessions = len(self.sessions)
         session.emit("session.started", session_id=session_id)
@@ -165,6 +174,8 @@ class Engine:
         self.stats.live_sessions = len(self.sessions)
         session.voice.close()
         session.listener.close()
+        if session.watch is not None:
+            session.watch.closed = True
         for p in list(session.interjections.items):
             session.interjections.remove(p)
             session._drop(p, "session_closed")

@@ -1,15 +1,22 @@
 """The `heuristic` floor policy: voice activity plus timers, until the interaction model is trained.
 
-Per session and micro-turn it scores the audio with its own VAD (Silero by default) and decides:
+Per session and micro-turn it scores the audio with its own VAD (Silero by default), chunk by
+chunk (32 ms for Silero), and decides:
 
-- the agent is silent, the user spoke and has now been silent for `end_of_turn_ms`: SPEAK
-  (the engine reads that as "the user's turn ended" and fires `on_user_turn`);
-- the agent is speaking and the user talks over it for `barge_in_turns` micro-turns in a row:
-  YIELD (a click or a cough is one short burst and never lasts that long);
+- the agent is silent, the user spoke and has now been silent for `end_of_turn_ms` since the last
+  speech chunk: SPEAK (the engine reads that as "the user's turn ended" and fires `on_user_turn`);
+- the agent is speaking and the user's current run of speech chunks has lasted `barge_in_ms`:
+  YIELD (a click or a cough is a shorter burst);
 - otherwise LISTEN (agent silent) or CONTINUE (agent speaking).
 
+Ticks come every 200 ms, so a timer checked only at ticks would run out on average ~100 ms
+late. The policy therefore also *arms* the engine's between-tick watch with what is left of the
+timer (`speak_after_silence_ms`, `yield_after_speech_ms` in `TurnDecision`): the engine takes
+the turn or cuts the agent at the first 32 ms chunk where the condition holds. The decision at
+the next tick is the same either way, so per-tick callers (offline eval) see the same decisions.
+
 It never backchannels and never picks interjection moments itself (the engine's delivery rules
-do). Silence is measured at the VAD's chunk resolution (32 ms for Silero), not per micro-turn.
+do).
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from microturn.runtime.engine.listener import vad_turn
+from microturn.runtime.engine.listener import vad_chunks
 from microturn.runtime.engine.policy import (MICRO_TURN_MS, FloorAction, TurnDecision, TurnInput,
                                              register_policy)
 from microturn.runtime.speech.base import VAD
@@ -28,17 +35,22 @@ class HeuristicOptions:
     """Knobs of the heuristic policy.
 
     threshold: a VAD chunk at or above this probability is speech.
-    end_of_turn_ms: silence after user speech that ends the user's turn. Decisions fall on the
-        200 ms tick, so the turn is taken on average ~100 ms after the timer runs out: 300 ms
-        here behaves like the 400 ms hangover a prototype used with a finer clock.
-    barge_in_turns: consecutive micro-turns of user speech over the agent before it yields
-        (2 = at least ~200-400 ms of speech: longer than a click or a cough).
-    min_speech_ms: speech in a micro-turn shorter than this is ignored (a click).
+    end_of_turn_ms: silence after the last speech chunk that ends the user's turn. This is the
+        trade-off between answer latency and taking over in a mid-turn pause: every pause
+        longer than this is taken as the end of the turn. 300 ms keeps pauses between words and
+        short hesitations (the 200-300 ms kind) inside the turn, and with the between-tick
+        watch it costs 300 ms, not 300-500 ms. A thinking pause of 0.4 s or more still ends the
+        turn: telling such a pause from an end needs more than voice activity (the trained
+        interaction model's job); raise this for users who pause a lot.
+    barge_in_ms: a run of consecutive speech chunks this long over the agent makes it yield.
+        160 ms = 5 Silero chunks: longer than a click or a short cough, short enough that
+        the agent stops well inside one micro-turn after the user starts to talk over it.
+    min_speech_ms: a micro-turn with less speech than this counts as silence (a click).
     """
 
     threshold: float = 0.5
     end_of_turn_ms: int = 300
-    barge_in_turns: int = 2
+    barge_in_ms: int = 160
     min_speech_ms: int = 60
 
 
@@ -46,13 +58,13 @@ class HeuristicOptions:
 class _State:
     vad: VAD
     heard_user: bool = False     # user speech since the agent last took the turn
-    silence_ms: int = 0          # silence since the user last spoke
-    overlap_turns: int = 0       # consecutive micro-turns of user speech over the agent
+    silence_ms: float = 0.0      # silence since the user's last speech chunk
+    run_ms: float = 0.0          # the user's current run of consecutive speech chunks
 
 
 @register_policy("heuristic")
 class HeuristicPolicy:
-    """VAD + silence timer + sustained-overlap barge-in. See the module docstring."""
+    """VAD + silence timer + sustained-speech barge-in. See the module docstring."""
 
     picks_interjections = False
 
@@ -75,29 +87,39 @@ class HeuristicPolicy:
     def step(self, turns: Sequence[TurnInput]) -> list[TurnDecision]:
         return [self._decide(t) for t in turns]
 
+    def _listen(self, st: _State, turn: TurnInput) -> None:
+        """Update the silence timer and the speech run from this micro-turn's chunks."""
+        o = self.options
+        above, chunk_ms = vad_chunks(st.vad, turn.audio, o.threshold)
+        if above.sum() * chunk_ms < o.min_speech_ms:  # no speech, or only a click: all silence
+            st.silence_ms += MICRO_TURN_MS
+            st.run_ms = 0.0
+            return
+        st.heard_user = st.heard_user or not turn.agent_speaking
+        for speech in above:
+            if speech:
+                st.run_ms += chunk_ms
+                st.silence_ms = 0.0
+            else:
+                st.run_ms = 0.0
+                st.silence_ms += chunk_ms
+
     def _decide(self, turn: TurnInput) -> TurnDecision:
         st = self._sessions.get(turn.session_id)
         if st is None:  # not opened: open lazily rather than fail the whole batch
             st = self._sessions[turn.session_id] = _State(self._vad_factory())
         o = self.options
-        speech_ms, trailing_ms, _ = vad_turn(st.vad, turn.audio, o.threshold)
-        speaking = speech_ms >= o.min_speech_ms
-        if speaking:
-            st.silence_ms = trailing_ms
-        else:
-            st.silence_ms += MICRO_TURN_MS
+        self._listen(st, turn)
         if turn.agent_speaking:
-            st.overlap_turns = st.overlap_turns + 1 if speaking else 0
-            if st.overlap_turns >= o.barge_in_turns:
-                st.overlap_turns = 0
+            if st.heard_user and st.silence_ms >= o.end_of_turn_ms:
+                st.heard_user = False  # the engine's watch took the turn between ticks, as armed
+            if st.run_ms >= o.barge_in_ms:
                 st.heard_user = True  # the user holds the floor now; their turn continues
                 return TurnDecision(FloorAction.YIELD)
-            return TurnDecision(FloorAction.CONTINUE)
-        st.overlap_turns = 0
-        if speaking:
-            st.heard_user = True
+            return TurnDecision(FloorAction.CONTINUE, yield_after_speech_ms=int(o.barge_in_ms - st.run_ms))
+        if not st.heard_user:
             return TurnDecision(FloorAction.LISTEN)
-        if st.heard_user and st.silence_ms >= o.end_of_turn_ms:
+        if st.silence_ms >= o.end_of_turn_ms:
             st.heard_user = False
             return TurnDecision(FloorAction.SPEAK)
-        return TurnDecision(FloorAction.LISTEN)
+        return TurnDecision(FloorAction.LISTEN, speak_after_silence_ms=int(o.end_of_turn_ms - st.silence_ms))

@@ -10,6 +10,16 @@ With `partials` the utterance is streamed to the recogniser as it arrives (live
 ``transcript.delta`` events); without, it is buffered and decoded in one pass when it ends
 (no partials, and no dependence on a recogniser's streaming mode).
 
+Speculative finalising. Finalising costs ~100 ms, and waiting for it after the policy takes the
+turn would add all of it to the answer's latency. So as soon as the user has paused for
+`SPECULATE_AFTER_MS`, the utterance is finalised *speculatively* (the stream is finished, or
+the buffer decoded in one pass): the end-of-turn hangover then hides the decode. If the turn is
+taken with no speech since, that result is the final one. If the user speaks again, it is
+dropped, and in streaming mode a new stream is opened and fed the whole utterance so far, so
+the recogniser still decodes the utterance as one piece of audio. Re-feeding costs recogniser
+time that grows with the utterance, so utterances longer than `SPECULATE_MAX_MS` are not
+finalised speculatively (a long turn pays the ~100 ms once, at its end).
+
 Recogniser calls can block (finalising takes ~100 ms), so every call runs in an executor, one
 after another per session (a chain of tasks keeps their order).
 """
@@ -22,8 +32,13 @@ from typing import Awaitable, Callable
 
 import numpy as np
 
-from microturn.runtime.engine.policy import MICRO_TURN_MS
+from microturn.runtime.engine.policy import MICRO_TURN_MS, SAMPLE_RATE
 from microturn.runtime.speech.base import ASR, VAD
+
+
+SPECULATE_AFTER_MS = 64     # pause (2 Silero chunks) after which the utterance is finalised speculatively
+SPECULATE_MAX_MS = 10_000   # longer utterances are not (see the module doc)
+VAD_CHUNK_SAMPLES = 512  # Silero's chunk (32 ms); a VAD may say otherwise with `chunk_samples`
 
 
 @dataclass(frozen=True)
@@ -33,6 +48,17 @@ class Hearing:
     speech: bool               # the micro-turn holds speech
     prob: float                # the highest chunk probability in it
     trailing_silence_ms: int   # silence at its end (MICRO_TURN_MS when there was no speech)
+
+
+def vad_chunks(vad: VAD, audio: np.ndarray, threshold: float) -> tuple[np.ndarray, float]:
+    """Score audio at the VAD's chunk resolution: (speech flag per chunk, ms per chunk).
+    Blocking: call it off the loop. A VAD without `chunk_probs` gives one chunk for the call."""
+    chunk_probs = getattr(vad, "chunk_probs", None)
+    if chunk_probs is None:
+        return np.array([vad.speech_prob(audio) >= threshold]), len(audio) * 1000.0 / SAMPLE_RATE
+    probs = np.asarray(chunk_probs(audio), dtype=np.float32)
+    chunk_ms = 1000.0 * getattr(vad, "chunk_samples", VAD_CHUNK_SAMPLES) / SAMPLE_RATE
+    return probs >= threshold, chunk_ms
 
 
 def vad_turn(vad: VAD, audio: np.ndarray, threshold: float) -> tuple[int, int, float]:
@@ -87,6 +113,9 @@ class UserListener:
         self._finals: list[tuple[str, int, int]] = []
         self._turn_start_ms: int | None = None
         self._partial = ""
+        self._spec: tuple[int, object] | None = None   # (last speech ms it covers, transcript)
+        self._spec_for: int | None = None              # last speech ms a speculation was started for
+        self._stream_live = False                      # streaming: a stream is open (loop's view)
 
     # ---- per micro-turn ------------------------------------------------------------------
 
@@ -104,16 +133,22 @@ class UserListener:
                 self._utt_start_ms = turn_start
                 if self._turn_start_ms is None:
                     self._turn_start_ms = turn_start
-                self._chain(self._open_stream)
+                self._buffer = []
+                self._open_stream()
                 if self._preroll is not None:
                     self._feed(self._preroll)
+            elif self.partials and not self._stream_live:
+                self._reopen_stream()  # speech after a speculative finish: the utterance goes on
             self._feed(audio)
+            self._speculate()
         else:
             self.silent_ms += MICRO_TURN_MS
             if self.in_utterance:
                 self._feed(audio)
                 if self.silent_ms >= self.close_ms:
                     self._finish()
+                else:
+                    self._speculate()
         if self.speaking and self.silent_ms >= self.pause_ms:
             self.speaking = False
             self._on_speech_stopped(self._last_speech_ms)
@@ -162,12 +197,25 @@ class UserListener:
         self._track(task)
 
     def _open_stream(self) -> None:
-        if self.partials:
+        if not self.partials:
+            return
+        self._stream_live = True
+
+        def open_stream() -> None:
             self._stream = self._asr.stream()
 
+        self._chain(open_stream)
+
+    def _reopen_stream(self) -> None:
+        """A new stream for the utterance so far (its earlier one was finished speculatively)."""
+        so_far = np.concatenate(self._buffer) if self._buffer else None
+        self._open_stream()
+        if so_far is not None:
+            self._chain(lambda: self._stream.feed(so_far) if self._stream is not None else "")
+
     def _feed(self, audio: np.ndarray) -> None:
-        if not self.partials:
-            self._buffer.append(audio)
+        self._buffer.append(audio)  # the whole utterance: speculation and re-opening need it
+        if not self.partials or not self._stream_live:
             return
 
         def feed() -> str:
@@ -180,17 +228,44 @@ class UserListener:
 
         self._chain(feed, partial)
 
+    def _speculate(self) -> None:
+        """The user paused: finalise the utterance now, in case the turn ends here."""
+        if (not self.in_utterance or not self._buffer or self.silent_ms < SPECULATE_AFTER_MS
+                or self._spec_for == self._last_speech_ms
+                or sum(len(a) for a in self._buffer) > SPECULATE_MAX_MS * SAMPLE_RATE // 1000):
+            return
+        key = self._spec_for = self._last_speech_ms
+        buffered = list(self._buffer)
+        streaming = self.partials and self._stream_live
+        self._stream_live = False
+
+        def decode():
+            if streaming:
+                stream, self._stream = self._stream, None
+                return stream.finish() if stream is not None else None
+            return self._asr.transcribe(np.concatenate(buffered))
+
+        def keep(transcript: object) -> None:
+            self._spec = (key, transcript)
+
+        self._chain(decode, keep)
+
     def _finish(self) -> None:
         self.in_utterance = False
         start, end = self._utt_start_ms, self._last_speech_ms
 
         buffered, self._buffer = self._buffer, []
+        self._spec_for = None
+        self._stream_live = False
 
         def finish():
-            if not self.partials:
-                return self._asr.transcribe(np.concatenate(buffered)) if buffered else None
+            spec, self._spec = self._spec, None
+            if spec is not None and spec[0] == end:  # no speech since it was finalised
+                return spec[1]
             stream, self._stream = self._stream, None
-            return stream.finish() if stream is not None else None
+            if stream is not None:
+                return stream.finish()
+            return self._asr.transcribe(np.concatenate(buffered)) if buffered else None
 
         def final(transcript: object) -> None:
             self._partial = ""
@@ -208,6 +283,7 @@ class UserListener:
             return
         self.in_utterance = False
         self._buffer = []
+        self._stream_live = False
 
         def cancel() -> None:
             stream, self._stream = self._stream, None

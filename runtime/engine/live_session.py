@@ -4,7 +4,9 @@ Per micro-turn the engine asks it to `cut_turn` (3200 samples of input, the newe
 text that arrived, timers due) and, after the batched policy step, to `apply` the decision:
 the floor controller (start the user's turn-end hook, cut the voice on YIELD, voice a
 backchannel) and interjection delivery. Between ticks it takes peer input (`push_*`), hands
-out agent audio (`pull_audio`) and handles the agent's command messages. Blocking work is done
+out agent audio (`pull_audio`) and handles the agent's command messages. Between ticks, its
+`InputWatch` (watch.py) may act on a timer the policy armed (take the turn, or cut the agent on
+a barge-in) as soon as a 32 ms VAD chunk shows the condition holds. Blocking work is done
 by the engine's executors; everything here runs on the event loop and returns quickly.
 """
 
@@ -26,6 +28,7 @@ from microturn.runtime.engine.policy import (MICRO_TURN_MS, SAMPLE_RATE, SAMPLES
                                              TurnDecision, TurnInput)
 from microturn.runtime.engine.ports import EventSink
 from microturn.runtime.engine.voice import AgentVoice, Utterance
+from microturn.runtime.engine.watch import InputWatch
 
 if TYPE_CHECKING:
     from microturn.runtime.engine.engine import Engine
@@ -37,7 +40,7 @@ class LiveSession:
     """One live conversation inside the engine (implements `engine.ports.SessionPort`)."""
 
     def __init__(self, engine: "Engine", session_id: str, room: str, identity: str, send_event: EventSink,
-                 agent: Any, vad: Any, asr: Any):
+                 agent: Any, vad: Any, asr: Any, watch_vad: Any = None):
         self.engine = engine
         self.session_id = session_id
         self.room = room
@@ -58,6 +61,13 @@ class LiveSession:
         self._last_action: FloorAction | None = None
         self.decisions: list[TurnDecision] = []
         self.vad = vad  # the engine's own ear; used only inside the step executor
+        # The between-tick watch (see watch.py) hears the input as it arrives, with its own VAD,
+        # and acts on the policy's armed timers; positions count pushed input samples.
+        early = opts.early_floor if opts.early_floor is not None else engine.clock.realtime
+        self.watch = InputWatch(watch_vad, opts.vad_threshold, engine.run_step, engine.track_task,
+                                self._watch_fired) if early and watch_vad is not None else None
+        self._pushed = 0             # input samples pushed so far
+        self._cut_pos = 0            # input position the last micro-turn ended at
         self.interjections = InterjectionQueue(pause_ms=opts.user_pause_ms, idle_ms=opts.idle_ms,
                                                review_timeout_ms=opts.review_timeout_ms)
         self.voice = AgentVoice(engine.speech.tts, self, engine.run_speech, engine.track, lambda: self.media_ms,
@@ -124,6 +134,9 @@ class LiveSession:
             a = np.nan_to_num(a, nan=0.0, posinf=1.0, neginf=-1.0)
         self._in.append(a)
         self._in_len += a.size
+        self._pushed += a.size
+        if self.watch is not None:
+            self.watch.push(a)
         # the peer ran ahead (a burst after a network stall): drop the oldest audio, so the
         # next micro-turn is at most `max_backlog_ms` behind the newest sample
         excess = self._in_len - (SAMPLE_RATE * self.engine.options.max_backlog_ms // 1000 + SAMPLES_PER_TURN)
@@ -294,6 +307,7 @@ class LiveSession:
             else:
                 self._in[0] = chunk[take:]
         self._in_len -= filled
+        self._cut_pos = self._pushed - self._in_len
         self.media_ms += MICRO_TURN_MS
         due = [(at, name) for at, name in self._timers if at <= self.media_ms]
         self._timers = [t for t in self._timers if t[0] > self.media_ms]
@@ -335,19 +349,18 @@ class LiveSession:
             self._last_action = decision.action
             self.emit("floor.decision", action=decision.action.value)
         if decision.action is FloorAction.YIELD and self.voice.speaking:
-            if self.voice.cut(barge_in=True):  # nothing cut when only uninterruptible speech plays
-                self.emit("user.barged_in")
-                self.to_agent(m.BargeIn())
+            self._yield_floor()
         elif decision.action is FloorAction.SPEAK:
-            if self.user_turn_open:  # "the user's turn ended": the hook gets the final transcript
-                self.user_turn_open = False
-                self.engine.track_task(self._end_user_turn())
+            self._take_turn()
             if decision.text and self.runner is None and not self.voice.speaking:
                 # a policy that speaks for itself; an agent's hooks outrank it, so only without one
                 self.voice.enqueue(Utterance(f"policy-{uuid.uuid4().hex[:8]}", decision.text, kind="policy"))
         elif decision.action is FloorAction.BACKCHANNEL and decision.text and not self.voice.speaking:
             self.voice.enqueue(Utterance(f"bc-{uuid.uuid4().hex[:8]}", decision.text, kind="backchannel"))
             self.emit("agent.backchannel", text=decision.text)
+        if self.watch is not None:
+            self.watch.arm_for(decision, agent_speaking=self.voice.speaking, user_turn_open=self.user_turn_open,
+                               from_pos=self._cut_pos)
         for p in self.interjections.expire(self.media_ms):
             self._drop(p, "expired")
         requested = decision.interjection_id if decision.action is FloorAction.INTERJECT else None
@@ -355,11 +368,44 @@ class LiveSession:
         if chosen is not None:
             self._deliver(chosen)
 
-    async def _end_user_turn(self) -> None:
+    def _yield_floor(self, media_ms: int | None = None) -> None:
+        """The user barged in: cut the agent (nothing is cut when only uninterruptible speech plays)."""
+        if self.voice.cut(barge_in=True):
+            self.emit("user.barged_in", media_ms=media_ms)
+            self.to_agent(m.BargeIn())
+
+    def _take_turn(self, media_ms: int | None = None) -> None:
+        """The policy took the turn: if the user spoke, their turn ended (the hook gets the text).
+        `media_ms`: when, if between ticks (user.turn.ended is stamped with it)."""
+        if self.user_turn_open:
+            self.user_turn_open = False
+            self.engine.track_task(self._end_user_turn(media_ms))
+
+    # ---- the between-tick watch ------------------------------------------------------------
+
+    def _watch_fired(self, kind: str, pos: int) -> None:
+        """The watch's armed timer ran out at input position `pos`: act now, not at the next tick."""
+        if self.closed:
+            return
+        at_ms = self.media_ms + max(0, pos - self._cut_pos) * 1000 // SAMPLE_RATE
+        action = FloorAction.YIELD if kind == "yield" else FloorAction.SPEAK
+        if action is FloorAction.YIELD and not self.voice.speaking:
+            return
+        if action is FloorAction.SPEAK and (not self.user_turn_open or self.voice.speaking):
+            return
+        if action is not self._last_action:
+            self._last_action = action
+            self.emit("floor.decision", media_ms=at_ms, action=action.value, early=True)
+        if action is FloorAction.YIELD:
+            self._yield_floor(at_ms)
+        else:
+            self._take_turn(at_ms)
+
+    async def _end_user_turn(self, media_ms: int | None = None) -> None:
         text, start_ms, end_ms = await self.listener.end_turn()
         if self.closed:
             return
-        self.emit("user.turn.ended", text=text, start_ms=start_ms, end_ms=end_ms)
+        self.emit("user.turn.ended", media_ms=media_ms, text=text, start_ms=start_ms, end_ms=end_ms)
         self.to_agent(m.UserTurn(text=text, start_ms=start_ms, end_ms=end_ms))
 
     # ---- VoiceListener -------------------------------------------------------------------

@@ -24,15 +24,22 @@ class EngineOptions:
         monopolise the TTS).
     video_change_threshold: mean absolute pixel difference (0-255) that counts as a visual
         change worth an `on_visual_change`.
-    asr_partials: stream each utterance to the recogniser for live partial transcripts; when
-        False (the default) an utterance is decoded in one batch pass when it ends. The batch
-        pass is what the final words come from either way with pocketsphinx, and streaming
-        there currently disturbs later decodes (see the engine engineer's report).
+    asr_partials: stream each utterance to the recogniser for live partial transcripts (the
+        default); when False an utterance is decoded in one batch pass when it ends. With
+        pocketsphinx the final words are the same either way (with a grammar they come from a
+        batch pass in `finish()`, ~50-80 ms), and with the general LM streaming ends a turn
+        sooner: `finish()` ~60-120 ms against ~0.5-0.9 s for a batch decode on 2 cores.
     record_decisions: keep every micro-turn's decision per session (offline runs use it).
     step_threads: threads for the batched policy step (1 keeps policy state single-threaded).
     speech_threads: threads for TTS and ASR calls.
     settle_timeout_s: with a virtual clock, the most wall time to wait per tick for hooks and
         speech work to finish (so a hook that sleeps on wall time cannot hang a test).
+    early_floor: act on a policy's armed timers between ticks (end of turn, barge-in; see
+        engine/watch.py), at the VAD's 32 ms resolution instead of the 200 ms tick. None (the
+        default) means on with a real clock and off with a virtual one: drivers on a virtual
+        clock (offline eval, tests) push a whole micro-turn at once and pull the agent's audio
+        per micro-turn, so an action between ticks could not be heard any earlier there; the
+        tick then makes the same decision and stamps it when it takes effect.
     """
 
     vad_threshold: float = 0.5
@@ -43,8 +50,9 @@ class EngineOptions:
     max_backlog_ms: int = 200
     max_say_chars: int = 2000
     video_change_threshold: float = 8.0
-    asr_partials: bool = False
+    asr_partials: bool = True
     record_decisions: bool = False
     step_threads: int = 1
     speech_threads: int = 2
     settle_timeout_s: float = 10.0
+    early_floor: bool | None = None

@@ -64,6 +64,13 @@ class TurnDecision:
     action: FloorAction = FloorAction.LISTEN
     text: str | None = None             # e.g. the backchannel to say
     interjection_id: str | None = None  # with INTERJECT: which pending one to voice
+    # Sub-tick arms (optional; a policy that leaves them None is decided per tick only). The
+    # engine watches the input between ticks at its VAD's chunk resolution (32 ms) and acts as
+    # soon as the condition holds, instead of waiting for the next tick:
+    # with CONTINUE: yield once the user's speech run has lasted this many more ms (barge-in);
+    yield_after_speech_ms: int | None = None
+    # with LISTEN: take the turn once the user has been silent this many more ms (end of turn).
+    speak_after_silence_ms: int | None = None
 
 
 @runtime_checkable

@@ -141,14 +141,21 @@ class AgentVoice:
             chunks = [np.asarray(c, np.float32) for c in chunks if c is not None and len(c)]
             return resample(np.concatenate(chunks), sr, OUT_SAMPLE_RATE) if chunks else None
 
+        gen = None
+
+        def next_sentence(last: bool) -> np.ndarray | None:
+            # the TTS splits sentences its own way: map its chunks onto ours, any rest to the last
+            nonlocal gen
+            if gen is None:  # started in the same executor job as the first chunk: one hop less
+                gen = iter(self._tts.synthesize(utt.text))
+            return to_out(list(gen) if last else [next(gen, None)])
+
         try:
-            gen = await self._run_blocking(lambda: iter(self._tts.synthesize(utt.text)))
             for i, sentence in enumerate(sentences):
                 if utt not in self.queue:  # cut before it was synthesised
                     return
                 last = i == len(sentences) - 1
-                # the TTS splits sentences its own way: map its chunks onto ours, any rest to the last
-                audio = await self._run_blocking(lambda: to_out(list(gen) if last else [next(gen, None)]))
+                audio = await self._run_blocking(lambda: next_sentence(last))
                 if audio is None:
                     break
                 utt.chunks.append(audio)

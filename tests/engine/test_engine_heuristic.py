@@ -25,7 +25,7 @@ def test_registered_by_name_with_typed_options():
     assert "heuristic" in policy_names()
     policy = make_policy("heuristic", vad_factory=ToneVAD, end_of_turn_ms=800)
     assert isinstance(policy, HeuristicPolicy) and policy.options.end_of_turn_ms == 800
-    assert HeuristicOptions().end_of_turn_ms == 300 and HeuristicOptions().barge_in_turns == 2
+    assert HeuristicOptions().end_of_turn_ms == 300 and HeuristicOptions().barge_in_ms == 160
 
 
 def test_end_of_turn_follows_the_silence_timer():
@@ -41,10 +41,17 @@ def test_end_of_turn_follows_the_silence_timer():
 
 def test_barge_in_needs_sustained_speech_over_the_agent():
     policy = HeuristicPolicy(vad_factory=ToneVAD)
-    cough = run(policy, script(silence(400), speech(150), silence(650)), agent_speaking=lambda k: True, sid="a")
+    cough = run(policy, script(silence(400), speech(120), silence(680)), agent_speaking=lambda k: True, sid="a")
     assert "YIELD" not in cough and set(cough) == {"CONTINUE"}
     talk = run(policy, script(silence(400), speech(800)), agent_speaking=lambda k: True, sid="b")
-    assert talk.index("YIELD") == 3  # speech in turns 2 and 3: yield at the end of the second
+    assert talk.index("YIELD") == 2  # 200 ms of speech in turn 2 >= barge_in_ms: yield at its end
+    # speech that starts late in a micro-turn carries its run over into the next one
+    late = run(policy, script(silence(520), speech(400), silence(280)), agent_speaking=lambda k: True, sid="d")
+    assert late.index("YIELD") == 3
+    # two bursts with a pause between them are two short runs, not one long one
+    split = run(policy, script(silence(400), speech(100), silence(100), speech(100), silence(500)),
+                agent_speaking=lambda k: True, sid="e")
+    assert "YIELD" not in split
     # a 20 ms click inside one 32 ms VAD chunk (416-448 ms) stays under min_speech_ms
     click = run(policy, script(silence(420), speech(20), silence(560)), agent_speaking=lambda k: False, sid="c")
     assert "SPEAK" not in click, "a click is not a user turn"
@@ -98,3 +105,22 @@ async def test_virtual_clock_wakes_sleepers_in_order():
     clock.set(400)
     await asyncio.gather(*tasks)
     assert sorted(woke) == [(100, 150), (200, 400), (300, 400)]
+
+
+def test_decisions_arm_the_between_tick_watch_with_what_is_left_of_each_timer():
+    policy = HeuristicPolicy(vad_factory=ToneVAD)
+    policy.open("s")
+    # speech up to 320 ms, then silence: each tick arms the watch with the rest of the 300 ms
+    # timer (counted in whole 32 ms chunks) until the tick that sees all of it takes the turn
+    audio = script(speech(320), silence(480))
+    d = [policy.step([TurnInput("s", (k + 1) * 200, audio[k * 3200:(k + 1) * 3200])])[0] for k in range(4)]
+    assert [x.action for x in d] == [FloorAction.LISTEN] * 3 + [FloorAction.SPEAK]
+    left = [x.speak_after_silence_ms for x in d]
+    assert left[0] == 300 and 300 > left[1] > left[2] > 0 and left[3] is None
+    assert left[1] - left[2] == 200  # a micro-turn without speech adds its whole 200 ms
+    # over the agent: the rest of the barge-in minimum, shrinking while the user's run lasts
+    over = script(silence(100), speech(100))
+    d = policy.step([TurnInput("s", 1000, over, agent_speaking=True)])[0]
+    assert d.action is FloorAction.CONTINUE and 0 < d.yield_after_speech_ms < 160
+    quiet = policy.step([TurnInput("s", 1200, silence(200), agent_speaking=True)])[0]
+    assert quiet.yield_after_speech_ms == 160

@@ -89,5 +89,6 @@ def test_the_real_providers_stop_when_the_user_barges_in(real_speech):
     answer = "seven times eight is fifty six"
     assert cut["text"] == answer and answer.startswith(cut["played_text"]) and cut["played_text"] != answer
     # the agent's audio is gone from the micro-turn after the YIELD (only the user talks there)
-    start = barge[0]["media_ms"] * 16
+    # (from 2 ms on: the 48 -> 16 kHz resampler's filter smears the hard cut over a few samples)
+    start = barge[0]["media_ms"] * 16 + 32
     assert np.abs(result.output_audio[start: start + 6400]).max() < 0.01
