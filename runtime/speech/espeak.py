@@ -11,6 +11,11 @@ the voice and parameters it needs before speaking, because another `EspeakTTS` (
 different voice) may have run in between. ctypes releases the GIL during the C call, so other
 Python threads keep running while a sentence is synthesised; they just cannot synthesise at the
 same moment. eSpeak NG is GPL-3.0 and is only loaded at run time from its own package.
+
+Reproducible: eSpeak keeps its signal generators' state in C statics that carry over from one
+utterance to the next, so before every sentence we put them back to their just-initialised
+values (`espeak_reset.py`) and reseed its random generator. The same (sentence, voice, rate,
+pitch) then gives bit-identical audio whatever was spoken before, in this or any process.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from dataclasses import dataclass
 from typing import Iterator
 
 import numpy as np
+
+from microturn.runtime.speech.espeak_reset import SignalStateReset
 
 SAMPLE_RATE = 22050
 
@@ -100,6 +107,8 @@ class _Espeak:
         rate = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, data, _INITIALIZE_DONT_EXIT)
         if rate != SAMPLE_RATE:
             raise RuntimeError(f"espeak_Initialize failed (returned {rate}) with data at {data!r}")
+        # Snapshot the generators' state now, before anything is spoken (see espeak_reset.py).
+        self.state = SignalStateReset(lib, espeakng_loader.get_library_path())
         self.lib = lib
         self._blocks: list[np.ndarray] = []
         self._callback = _SynthCallback(self._on_samples)  # keep a reference: C holds a pointer
@@ -147,17 +156,19 @@ class _Espeak:
         return None
 
     def speak(self, sentence: str, end_pause: bool, seed: int) -> np.ndarray:
-        # eSpeak draws random numbers (noise sources); reseeding before every sentence removes
-        # that source of variation. It is not the only one: the pitch "flutter" phase and a few
-        # other statics carry over between calls, so the same sentence can differ slightly (up to
-        # ~1% in length) depending on what was spoken before in this process. A fresh process
-        # making the same calls in the same order gives bit-identical audio.
+        # Each sentence starts from the state of a freshly loaded library: generator statics
+        # restored, eSpeak's noise generator reseeded. Without this the same sentence differed
+        # (by up to ~1% in length) depending on what this process had spoken before.
+        self.state.restore()
         self.lib.espeak_ng_SetRandSeed(seed)
         self._blocks = []
         text = sentence.encode("utf-8") + b"\0"
         flags = _CHARS_UTF8 | (_ENDPAUSE if end_pause else 0)
-        err = self.lib.espeak_Synth(text, len(text), 0, _POS_CHARACTER, 0, flags, None, None)
-        self.lib.espeak_Synchronize()
+        try:
+            err = self.lib.espeak_Synth(text, len(text), 0, _POS_CHARACTER, 0, flags, None, None)
+            self.lib.espeak_Synchronize()
+        finally:
+            self.state.finished()
         if err != _EE_OK:
             raise RuntimeError(f"espeak_Synth failed with code {err}")
         if not self._blocks:
@@ -202,8 +213,9 @@ class EspeakTTS:
         "+variant" suffix (see `variants()`). Checked at construction (ValueError if unknown).
     rate: speaking rate in words per minute, 80-450 (eSpeak's default is 175).
     pitch: base pitch 0-100 (default 50).
-    seed: eSpeak's random seed, set before every sentence (see `_Espeak.speak` for what remains
-        non-reproducible: up to ~1% of length drift that depends on earlier calls in the process).
+    seed: eSpeak's random seed, set before every sentence.
+    Deterministic: a sentence's audio depends only on (sentence, voice, rate, pitch, seed), not on
+        what was synthesised before, nor on which process does it (see `espeak_reset.py`).
     Thread-safe: synthesis is serialised process-wide (eSpeak is a global singleton).
     """
 
