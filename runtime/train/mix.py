@@ -1,0 +1,105 @@
+"""Mix the clips of one episode into what the agent's microphone hears.
+
+Clips go onto *buses* by who produced them; each bus passes through its own acoustic path:
+- `user`: the user, near the mic, in a room (mild reverb);
+- `agent`: the agent's own voice, coming back as echo-canceller residue (`dsp.echo_path`), at
+  `echo_db` relative to the user, or absent (headphones);
+- `side_near`: other people in the room, full-band, at their own level (-6..+3 dB re the user);
+- `side_far`: other people further away: low-passed and reverberant, quieter;
+- `tv`: a television: band-limited loudspeaker, reverberant;
+- `background`: a distant babble bed, low-passed and reverberant, under everything.
+Then stationary noise at `snr_db` below the user, and one overall gain with a peak limiter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from microturn.runtime.train import dsp
+
+BUSES = ("user", "agent", "side_near", "side_far", "tv", "background")
+
+
+@dataclass
+class Clip:
+    start_ms: int
+    audio: np.ndarray  # float32 16 kHz, already trimmed to the speech
+    bus: str
+    level_db: float = 0.0  # RMS relative to the user's level
+
+
+@dataclass
+class Acoustics:
+    """One episode's room and channel, drawn at random (see `draw`)."""
+
+    user_dbfs: float          # RMS level of the user's speech
+    user_rt60: float          # the user's room
+    user_drr_db: float        # direct-to-reverberant ratio of the user's speech
+    echo_db: float | None     # agent echo residue re the user; None = no echo (headphones)
+    far_rt60: float           # rooms of far talkers, TV and background
+    far_cutoff_hz: float      # low-pass of far talkers and background
+    noise_color: str | None   # "white" | "pink" | "brown" | "hum" | None
+    snr_db: float             # user level over noise level
+    babble_db: float | None   # background babble bed re the user; None = none
+    output_gain_db: float     # overall input gain
+
+    @classmethod
+    def draw(cls, rng: np.random.Generator) -> "Acoustics":
+        return cls(
+            user_dbfs=float(rng.uniform(-30, -18)),
+            user_rt60=float(rng.uniform(0.1, 0.6)),
+            user_drr_db=float(rng.uniform(4, 20)),
+            echo_db=None if rng.random() < 0.15 else float(rng.uniform(-35, -10)),
+            far_rt60=float(rng.uniform(0.35, 1.0)),
+            far_cutoff_hz=float(rng.uniform(1500, 4000)),
+            noise_color=None if rng.random() < 0.2 else str(rng.choice(["white", "pink", "brown", "hum"])),
+            snr_db=float(rng.uniform(12, 45)),
+            babble_db=float(rng.uniform(-30, -15)) if rng.random() < 0.25 else None,
+            output_gain_db=float(rng.uniform(-6, 4)),
+        )
+
+    def to_dict(self) -> dict:
+        return {k: (round(v, 2) if isinstance(v, float) else v) for k, v in asdict(self).items()}
+
+
+def _bus(clips: list[Clip], bus: str, n: int, user_dbfs: float) -> np.ndarray:
+    out = np.zeros(n, np.float32)
+    for c in clips:
+        if c.bus != bus or len(c.audio) == 0:
+            continue
+        s = c.start_ms * dsp.SAMPLE_RATE // 1000
+        if s >= n:
+            continue
+        a = dsp.scale_to_rms(c.audio, user_dbfs + c.level_db)[: n - s]
+        out[s: s + len(a)] += a
+    return out
+
+
+def mix(duration_ms: int, clips: list[Clip], ac: Acoustics, rng: np.random.Generator) -> np.ndarray:
+    """The microphone signal (float32, 16 kHz, duration_ms long)."""
+    n = duration_ms * dsp.SAMPLE_RATE // 1000
+    unknown = {c.bus for c in clips} - set(BUSES)
+    if unknown:
+        raise ValueError(f"unknown buses {sorted(unknown)}")
+    near_room = dsp.room_impulse(rng, ac.user_rt60, ac.user_drr_db)
+    far_room = dsp.room_impulse(rng, ac.far_rt60, float(rng.uniform(-6, 4)))
+    out = dsp.convolve(_bus(clips, "user", n, ac.user_dbfs), near_room)
+    if ac.echo_db is not None:
+        agent = _bus(clips, "agent", n, ac.user_dbfs)
+        out += dsp.echo_path(agent, rng) * dsp.db_to_gain(ac.echo_db)
+    out += dsp.convolve(_bus(clips, "side_near", n, ac.user_dbfs), near_room)
+    far = _bus(clips, "side_far", n, ac.user_dbfs) + _bus(clips, "background", n, ac.user_dbfs)
+    if far.any():
+        out += dsp.convolve(dsp.lowpass(far, ac.far_cutoff_hz), far_room)
+    tv = _bus(clips, "tv", n, ac.user_dbfs)
+    if tv.any():
+        out += dsp.convolve(dsp.bandpass(tv, float(rng.uniform(150, 400)), float(rng.uniform(3500, 7000))), far_room)
+    if ac.noise_color is not None:
+        out += dsp.colored_noise(rng, n, ac.noise_color) * dsp.db_to_gain(ac.user_dbfs - ac.snr_db)
+    out *= dsp.db_to_gain(ac.output_gain_db)
+    peak = float(np.max(np.abs(out))) if n else 0.0
+    if peak > 0.98:  # a limiter, not clipping: keep the waveform, lower the whole episode
+        out *= 0.98 / peak
+    return out.astype(np.float32)

@@ -1,0 +1,147 @@
+"""The synthetic conversation generator: determinism, held-out split, labels consistent with
+the audio and with where the agent acts, and the `microturn train data` command."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from microturn.runtime.cli import main
+from microturn.runtime.train import templates as tpl
+from microturn.runtime.train import voices
+from microturn.runtime.train.dataset import (DataOptions, held_out, make_shard, make_shard_isolated,
+                                             pattern_of)
+from microturn.runtime.train.labels import ACTION_INDEX, label_timeline
+from microturn.runtime.engine.policy import FloorAction
+from microturn.runtime.train.timeline import Timeline
+
+SHORT = dict(hours=40 / 3600, shard_minutes=1.0, episode_seconds=(12.0, 20.0))
+
+
+@pytest.fixture(scope="module")
+def shard():
+    return make_shard_isolated(DataOptions(seed=7, **SHORT), 0)
+
+
+def test_same_seed_gives_identical_arrays(shard):
+    again = make_shard_isolated(DataOptions(seed=7, **SHORT), 0)
+    for key, arr in shard["arrays"].items():
+        assert np.array_equal(arr, again["arrays"][key]), key
+    assert shard["episode_meta"] == again["episode_meta"]
+    other = make_shard_isolated(DataOptions(seed=8, **SHORT), 0)
+    assert not np.array_equal(other["arrays"]["audio"][:32000], shard["arrays"]["audio"][:32000])
+
+
+def test_arrays_are_consistent(shard):
+    a = shard["arrays"]
+    n = int(a["episode_turns"][-1])
+    assert a["audio"].dtype == np.int16 and len(a["audio"]) == n * 3200
+    for key in ("labels", "agent_state", "video_changed", "timer_due", "agent_text"):
+        assert len(a[key]) == n
+    # the agent's backchannel word is stored exactly at its BACKCHANNEL decisions
+    bc = a["labels"] == ACTION_INDEX[FloorAction.BACKCHANNEL]
+    assert bc.any()
+    assert np.array_equal(a["agent_text"].any(axis=1), bc)
+    assert shard["seconds"] >= 40 - 1e-6
+
+
+def _episodes(shard):
+    a = shard["arrays"]
+    off = a["episode_turns"]
+    for e, meta in enumerate(shard["episode_meta"]):
+        lo, hi = int(off[e]), int(off[e + 1])
+        yield Timeline.from_dict(meta["timeline"]), a["labels"][lo:hi], a["audio"][lo * 3200: hi * 3200]
+
+
+def test_stored_labels_are_the_timelines_labels(shard):
+    for tl, labels, _ in _episodes(shard):
+        assert np.array_equal(label_timeline(tl).actions, labels)
+
+
+def test_agent_acts_exactly_where_the_labels_say(shard):
+    """Agent turns start right after a SPEAK decision (on a micro-turn boundary), agent
+    backchannels right after a BACKCHANNEL decision."""
+    speak, bc = ACTION_INDEX[FloorAction.SPEAK], ACTION_INDEX[FloorAction.BACKCHANNEL]
+    seen_bc = 0
+    for tl, labels, _ in _episodes(shard):
+        for a in tl.agent:
+            assert a.start % 200 == 0
+            k = a.start // 200 - 1
+            assert labels[k] == (speak if a.kind == "turn" else bc), (a, labels[k])
+            seen_bc += a.kind == "backchannel"
+        assert (labels == bc).sum() == sum(a.kind == "backchannel" for a in tl.agent)
+
+
+def test_speech_is_where_the_timeline_says(shard):
+    """Micro-turns inside the user's speech are much louder than those where nobody talks."""
+    for tl, _, audio in _episodes(shard):
+        x = audio.astype(np.float64).reshape(-1, 3200)
+        energy = (x ** 2).mean(axis=1)
+        speech, quiet = [], []
+        for k in range(len(energy)):
+            lo, hi = k * 200, k * 200 + 200
+            busy = [s for u in tl.user_turns for s in u.spans]
+            busy += [(s.start, s.end) for s in tl.agent + tl.others + tl.user_backchannels]
+            if any(s <= lo and hi <= e for u in tl.user_turns for s, e in u.spans):
+                speech.append(energy[k])
+            elif not any(s < hi + 300 and lo - 300 < e for s, e in busy):  # 300 ms for reverb tails
+                quiet.append(energy[k])
+        if speech and quiet:
+            assert np.median(speech) > 4 * np.median(quiet)
+
+
+def test_held_out_voices_and_templates_never_in_training():
+    short = {**SHORT, "hours": 20 / 3600}
+    train = make_shard(DataOptions(seed=3, split="train", **short), 0)
+    evals = make_shard(DataOptions(seed=3, split="eval", **short), 0)
+    h = held_out()
+    assert h["voice_variants"] and h["templates"]
+    held_v, held_t = set(h["voice_variants"]), set(h["templates"])
+    assert not held_v & set(voices.variants("train"))
+    train_variants = {v.split("+")[1] for v in train["voices"]}
+    eval_variants = {v.split("+")[1] for v in evals["voices"]}
+    assert train_variants and not train_variants & held_v
+    assert eval_variants <= held_v
+    assert train["templates"] and not set(train["templates"]) & held_t
+    eval_patterns = {t for t in evals["templates"] if t.split("/")[0] in tpl.HELD_OUT_FAMILIES}
+    assert eval_patterns and eval_patterns <= held_t
+    for meta in train["episode_meta"]:
+        assert not {pattern_of(t) for t in meta["templates"]} & held_t
+
+
+def test_template_and_voice_pools_are_large():
+    assert tpl.template_count() >= 500
+    assert len(voices.variants("train")) * len(voices.ACCENTS) >= 300
+
+
+def test_train_data_command_writes_shards_and_manifest(tmp_path, capsys):
+    out = tmp_path / "data"
+    args = ["train", "data", "--out", str(out), "--hours", str(30 / 3600), "--seed", "5",
+            "--shard-minutes", "0.25", "--workers", "2", "--quiet"]
+    assert main(args) == 0
+    summary = json.loads(capsys.readouterr().out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["format"] == "microturn-train-data/1" and manifest["seed"] == 5
+    assert len(manifest["shards"]) == 2 == summary["shards"]
+    assert summary["hours"] == manifest["hours"] > 0
+    for s in manifest["shards"]:
+        with np.load(out / s["file"]) as z:
+            assert len(z["labels"]) == int(z["episode_turns"][-1])
+            assert sum(s["label_counts"].values()) == len(z["labels"])
+    # an existing data set is not overwritten by accident
+    assert main(args) == 2
+    assert "already holds" in capsys.readouterr().err
+
+
+def test_bad_options_are_refused(tmp_path, capsys):
+    assert main(["train", "data", "--out", str(tmp_path / "x"), "--hours", "0"]) == 2
+    assert "hours must be positive" in capsys.readouterr().err
+    with pytest.raises(ValueError):
+        DataOptions(split="test")
+    a_file = tmp_path / "file"
+    a_file.write_text("not a directory")
+    assert main(["train", "data", "--out", str(a_file), "--hours", "0.001", "--quiet"]) == 2
+    assert "cannot write" in capsys.readouterr().err
+    assert a_file.read_text() == "not a directory"

@@ -1,0 +1,144 @@
+"""The training loop: a short run lowers the loss, writes a checkpoint the model package loads
+(and the `model` policy runs), and resumes where it stopped."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from microturn.runtime.cli import main
+from microturn.runtime.engine.policy import PendingInterjection, TurnInput, make_policy
+from microturn.runtime.model.checkpoint import load_model
+from microturn.runtime.model.config import ModelConfig
+from microturn.runtime.model.layout import NONE_BYTE
+from microturn.runtime.model.policy import turn_flags
+from microturn.runtime.train.batches import TrainingSet, turn_flags_array
+from microturn.runtime.train.dataset import DataOptions, generate
+from microturn.runtime.train.loop import TrainOptions, train
+
+SMALL = ModelConfig(name="test-small", d_model=32, n_layers=2, n_heads=2, n_kv_heads=1, head_dim=16,
+                    n_experts=2, top_k=1, d_expert=64, window_turns=8)
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("data")
+    # seed 16: these two minutes hold monologue backchannels and a visual event
+    generate(out, DataOptions(hours=2 / 60, seed=16, shard_minutes=1.0, episode_seconds=(20.0, 40.0)),
+             workers=2, progress=False)
+    return out
+
+
+def test_flags_follow_the_policys_order():
+    for state, video, timer in [(1, 0, 0), (2, 0, 0), (0, 1, 0), (0, 0, 1), (0, 0, 0)]:
+        ti = TurnInput("s", 200, np.zeros(3200, np.float32), agent_speaking=state != 0,
+                       video_changed=bool(video), timer_due=bool(timer))
+        ours = turn_flags_array(np.array([state]), np.array([video]), np.array([timer]))[0]
+        assert ours.tolist() == turn_flags(ti)
+    # the two interjection flags are the ones the data never sets
+    ti = TurnInput("s", 200, np.zeros(3200, np.float32),
+                   interjections=[PendingInterjection("i", "urgent", 10_000)])
+    assert turn_flags(ti)[:3] == [0, 0, 0] and turn_flags(ti)[3:] == [1, 1]
+
+
+def test_batches_feed_the_backchannel_word_back(data_dir):
+    data = TrainingSet(data_dir, SMALL)
+    bc = np.flatnonzero(data.labels == 1)  # BACKCHANNEL decisions
+    assert len(bc) > 0
+    k = int(bc[0])
+    lo = next(a for a, b in data.train_episodes + data.val_episodes if a <= k - 2 and k + 2 < b)
+    batch = data.crops([(k - 2, lo)])
+    word = bytes(data.text[k][data.text[k] != 0]).decode()
+    assert word in ("mhm", "mm", "okay", "yeah", "sure", "ok", "aha")
+    assert batch.labels[0, 2] == 1
+    target = [b for b in batch.text_target[0, 2].tolist() if b != NONE_BYTE]
+    assert bytes(target).decode() == word[: SMALL.text_out]
+    fed_back = [b for b in batch.inputs.agent_bytes[0, 3].tolist() if b != NONE_BYTE]
+    assert fed_back == target
+    assert (batch.inputs.agent_bytes[0, :3] == NONE_BYTE).all()
+
+
+def test_short_run_lowers_loss_writes_loadable_checkpoint_and_resumes(data_dir, tmp_path):
+    out = tmp_path / "ckpt"
+    options = TrainOptions(minutes=10, batch_size=8, lr=5e-3, max_steps=60, validation_batches=4, threads=1,
+                           progress=False)
+    result = train(data_dir, out, options, model_config=SMALL)
+    assert result["steps"] == 60
+    assert result["val_floor_loss"] < 0.9 * result["initial_val_floor_loss"]
+    assert result["last_loss"] < result["first_loss"]
+
+    model = load_model(out)
+    assert model.config == SMALL
+    policy = make_policy("model", checkpoint=str(out))
+    policy.open("a")
+    decisions = policy.step([TurnInput("a", 200, np.zeros(3200, np.float32))])
+    assert len(decisions) == 1 and decisions[0].action is not None
+
+    again = train(data_dir, out, TrainOptions(**{**options.__dict__, "max_steps": 63, "eval_data": str(data_dir)}),
+                  model_config=SMALL)
+    assert again["steps"] == 63 and again["steps_this_run"] == 3
+    assert again["heldout_floor_loss"] > 0 and set(again["heldout_recall"]) == set(again["val_recall"])
+    assert again["initial_val_floor_loss"] == result["initial_val_floor_loss"]
+
+
+def test_train_command_reports_bad_input(tmp_path, capsys):
+    assert main(["train", "--data", str(tmp_path / "nope"), "--out", str(tmp_path / "ck")]) == 2
+    assert "no manifest.json" in capsys.readouterr().err
+    assert main(["train", "--config", "tiny"]) == 2
+    assert "--data DIR and --out PATH are required" in capsys.readouterr().err
+
+
+def test_training_attention_matches_the_reference():
+    import torch
+
+    from microturn.runtime.model.backends import attention_torch
+    from microturn.runtime.train.ops import TrainingOps
+
+    g = torch.Generator().manual_seed(0)
+    q = torch.randn(3, 40, 4, 16, generator=g)
+    k = torch.randn(3, 40, 2, 16, generator=g)
+    v = torch.randn(3, 40, 2, 16, generator=g)
+    full = torch.full((3,), 40)
+    assert torch.allclose(TrainingOps().attention(q, k, v, full), attention_torch(q, k, v, full), atol=1e-5)
+    # a padded cache (the streaming case) is left to the model's own torch ops, unchanged
+    from microturn.runtime.model.backends import TorchOps
+
+    short = torch.tensor([40, 30, 12])
+    assert torch.equal(TrainingOps().attention(q[:, -8:], k, v, short), TorchOps().attention(q[:, -8:], k, v, short))
+
+
+def test_training_forward_matches_the_streaming_step():
+    """The logits training optimises are the ones the live policy computes turn by turn."""
+    import torch
+
+    from microturn.runtime.model.features import random_turns
+    from microturn.runtime.model.streaming import StreamingSessions
+    from microturn.runtime.model.transformer import InteractionModel
+    from microturn.runtime.train.ops import TrainingOps, forward_training
+
+    torch.manual_seed(0)
+    model = InteractionModel(SMALL, ops=TrainingOps()).eval()
+    tt = random_turns(SMALL, 1, 6, torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        floor, _ = forward_training(model, tt)
+    sessions = StreamingSessions(model)
+    sessions.open("a")
+    steps = [sessions.step(["a"], tt.index((slice(None), slice(i, i + 1))))[0] for i in range(6)]
+    assert torch.allclose(floor[0], torch.cat(steps), atol=1e-4)
+
+
+def test_whiteboard_frames_change_exactly_at_visual_events(data_dir):
+    assert not TrainingSet(data_dir, SMALL, video_share=0.0).has_video.any()
+    data = TrainingSet(data_dir, SMALL, video_share=1.0)
+    assert data.has_video.all()
+    changes = np.flatnonzero(data.flags[:, 1] > 0)
+    with_video = [k for k in changes if data.has_video[k] and data.episode[k - 1] == data.episode[k]]
+    assert with_video, "no visual event in an episode with video"
+    k = int(with_video[0])
+    lo = next(a for a, b in data.train_episodes + data.val_episodes if a <= k - 3 < k + 1 < b)
+    batch = data.crops([(k - 3, lo)])
+    v = batch.inputs.video[0]
+    assert batch.inputs.video_present[0].all()
+    step = (v[1:] - v[:-1]).abs().mean(dim=(1, 2, 3))  # change between consecutive turns
+    # only sensor noise before the event, a new picture at it
+    assert step[2] > 5 * step[0] and step[2] > 5 * step[1]
