@@ -91,7 +91,7 @@ def _finish(results, problems, out: Path | None, title: str, as_json: bool) -> d
 def run_run(args) -> int:
     from microturn.runtime.engine.policy import policy_names
     from microturn.runtime.eval.report import comparison_table
-    from microturn.runtime.eval.runner import RunOptions, run_suite
+    from microturn.runtime.eval.runner import RunOptions, policy_kwargs, run_suite
 
     policies = [p for p in args.policy.split(",") if p]
     known = policy_names()
@@ -104,11 +104,13 @@ def run_run(args) -> int:
         return 2
     try:  # fail here, once, with a clear message, rather than in every worker
         from microturn.runtime.apps import load_app
-        from microturn.runtime.engine.policy import make_policy
+        from microturn.runtime.engine.policy import make_policy, policy_takes
 
         load_app(args.app)
+        if args.checkpoint and not any(policy_takes(p, "checkpoint") for p in policies):
+            raise ValueError(f"--checkpoint {args.checkpoint}: none of the policies {policies} takes a checkpoint")
         for policy in policies:
-            make_policy(policy, **({"checkpoint": args.checkpoint} if args.checkpoint else {}))
+            make_policy(policy, **policy_kwargs(policy, args.checkpoint))
     except Exception as exc:
         print(f"microturn eval run: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2

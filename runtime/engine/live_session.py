@@ -48,6 +48,7 @@ class LiveSession:
         self._sink = send_event
         opts = engine.options
         self.media_ms = 0
+        self._cut_clock_ms = engine.clock.now_ms()  # engine clock at the last cut (see now_ms)
         self.closed = False
         self._in: deque[np.ndarray] = deque()
         self._in_len = 0
@@ -70,7 +71,7 @@ class LiveSession:
         self._cut_pos = 0            # input position the last micro-turn ended at
         self.interjections = InterjectionQueue(pause_ms=opts.user_pause_ms, idle_ms=opts.idle_ms,
                                                review_timeout_ms=opts.review_timeout_ms)
-        self.voice = AgentVoice(engine.speech.tts, self, engine.run_speech, engine.track, lambda: self.media_ms,
+        self.voice = AgentVoice(engine.speech.tts, self, engine.run_speech, engine.track, self.now_ms,
                                 on_underrun=engine.count_underrun)
         self.listener = UserListener(
             asr, pause_ms=opts.user_pause_ms, close_ms=opts.utterance_close_ms, partials=opts.asr_partials,
@@ -95,12 +96,20 @@ class LiveSession:
 
     # ---- output helpers ------------------------------------------------------------------
 
+    def now_ms(self) -> int:
+        """Media time now, between ticks too: the last micro-turn's end plus the time since it
+        was cut (at most one micro-turn). Agent audio starts and cuts are stamped with it, so an
+        answer started or cut between ticks (by the watch) is stamped when it is heard."""
+        since = self.engine.clock.now_ms() - self._cut_clock_ms
+        return self.media_ms + int(min(max(since, 0.0), MICRO_TURN_MS))
+
     def emit(self, event_type: str, /, media_ms: int | None = None, **fields: Any) -> None:
-        """Send one catalogue event on the data channel; a failing sink is logged, not raised."""
+        """Send one catalogue event on the data channel; a failing sink is logged, not raised.
+        Stamped `media_ms`, or the media time now (`now_ms`) when None."""
         if self.closed and event_type != "session.ended":
             return
         try:
-            self._sink(events.make_event(event_type, self.media_ms if media_ms is None else media_ms, **fields))
+            self._sink(events.make_event(event_type, self.now_ms() if media_ms is None else media_ms, **fields))
         except Exception:
             log.exception("session %s: could not send %s", self.session_id, event_type)
 
@@ -309,6 +318,7 @@ class LiveSession:
         self._in_len -= filled
         self._cut_pos = self._pushed - self._in_len
         self.media_ms += MICRO_TURN_MS
+        self._cut_clock_ms = self.engine.clock.now_ms()
         due = [(at, name) for at, name in self._timers if at <= self.media_ms]
         self._timers = [t for t in self._timers if t[0] > self.media_ms]
         for _, name in due:
@@ -423,11 +433,10 @@ class LiveSession:
             else:
                 self.emit("agent.speech.finished", speech_id=utt.speech_id, text=utt.text)
         if played and utt.kind != "backchannel":
-            start = max(utt.started_ms, 0)
-            self.emit("transcript.final", role="agent", text=played, start_ms=start, end_ms=self.media_ms)
-            self.to_agent(m.TranscriptAppended(role="agent", text=played, start_ms=start, end_ms=self.media_ms))
-            self._context("transcript", {"role": "agent", "text": played, "start_ms": start,
-                                         "end_ms": self.media_ms})
+            start, end = max(utt.started_ms, 0), self.now_ms()
+            self.emit("transcript.final", role="agent", text=played, start_ms=start, end_ms=end)
+            self.to_agent(m.TranscriptAppended(role="agent", text=played, start_ms=start, end_ms=end))
+            self._context("transcript", {"role": "agent", "text": played, "start_ms": start, "end_ms": end})
         if utt.kind == "say":
             self.to_agent(m.SpeechDone(speech_id=utt.speech_id, text=utt.text, text_played=played,
                                        interrupted=interrupted))

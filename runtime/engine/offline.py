@@ -1,11 +1,14 @@
 """`run_offline`: drive the live engine frame-synchronously over a recorded input, for evaluation.
 
-It builds a normal `Engine` on a `VirtualClock`, opens one session and, for every 200 ms
-micro-turn of the input, first takes the 200 ms of agent audio that plays during that turn (ten
-20 ms frames, exactly as the WebRTC track would pull them), then pushes the turn's input and
-runs the tick. So the policy, the TTS, the floor controller and interjection delivery are the
-very code live sessions use, and an agent reply decided at the end of turn k is heard from the
-start of turn k+1. The output is resampled to 16 kHz and has exactly the input's length.
+It builds a normal `Engine` on a `VirtualClock`, opens one session and plays the input the way
+a WebRTC peer does: every 20 ms it takes one 20 ms frame of agent audio (exactly as the WebRTC
+track pulls it), pushes the next 20 ms of input and advances the clock by 20 ms, so the 200 ms
+ticks fall where they fall live (turn k's input is cut at the tick at 200(k+1) ms). The session's
+between-tick watch (engine/watch.py) is on by default here too, so the policy's end-of-turn and
+barge-in timers act at the VAD's 32 ms chunk resolution, as they do live; an action between
+ticks is heard from the next 20 ms frame. So the policy, the TTS, the floor controller, the
+watch and interjection delivery are the very code live sessions use. The output is resampled
+to 16 kHz and has exactly the input's length.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ from microturn.runtime.engine.policy import SAMPLE_RATE, SAMPLES_PER_TURN, Floor
 from microturn.runtime.engine.ports import OUT_FRAME_MS, OUT_SAMPLE_RATE
 from microturn.runtime.engine.services import SpeechServices
 
-FRAMES_PER_TURN = 200 // OUT_FRAME_MS  # 10
+FRAME_MS = OUT_FRAME_MS                              # 20: the live peer's frame size
+IN_FRAME_SAMPLES = SAMPLE_RATE * FRAME_MS // 1000    # 320 input samples per frame
 
 
 @dataclass
@@ -56,7 +60,9 @@ def run_offline(input_audio_16k: np.ndarray, *, policy: FloorPolicy | str, agent
     """Run one input through the engine and return the agent's audio, events and decisions.
 
     policy: a `FloorPolicy` or a registered name. agent: an `Agent` class or instance (or None).
-    speech: `SpeechServices` (the real providers when None). Safe to call from inside a running
+    speech: `SpeechServices` (the real providers when None). options: `EngineOptions`; their
+    ``early_floor`` None (the default) means ON here, as in a live session; pass
+    ``EngineOptions(early_floor=False)`` to act only at ticks. Safe to call from inside a running
     event loop (it then runs on a worker thread); `run_offline_async` is the coroutine.
     """
     coro = run_offline_async(input_audio_16k, policy=policy, agent=agent, speech=speech, options=options,
@@ -84,7 +90,10 @@ async def run_offline_async(input_audio_16k: np.ndarray, *, policy: FloorPolicy 
     turns = -(-n // SAMPLES_PER_TURN)
     padded = np.zeros(turns * SAMPLES_PER_TURN, np.float32)
     padded[:n] = audio
-    opts = dataclasses.replace(options or EngineOptions(), record_decisions=True)
+    opts = options or EngineOptions()
+    # early_floor None means "as live": on, although this clock is virtual (we push 20 ms frames)
+    opts = dataclasses.replace(opts, record_decisions=True,
+                               early_floor=True if opts.early_floor is None else opts.early_floor)
     engine = Engine(opts, policy, speech, agent_factory(agent) if agent is not None else None, VirtualClock(),
                     reasoner)
     events: list[dict[str, Any]] = []
@@ -93,10 +102,16 @@ async def run_offline_async(input_audio_16k: np.ndarray, *, policy: FloorPolicy 
     try:
         session = await engine.open_session(room, identity, events.append)
         await engine.settle()
-        for k in range(turns):
-            out.extend(session.pull_audio() for _ in range(FRAMES_PER_TURN))
-            session.push_audio(padded[k * SAMPLES_PER_TURN:(k + 1) * SAMPLES_PER_TURN])
-            await engine.advance(200)
+        clock = engine.clock
+        for start in range(0, len(padded), IN_FRAME_SAMPLES):
+            # the frame that plays during these 20 ms, then the input heard in them, which has
+            # fully arrived only at their end: move the clock there first (never past a tick,
+            # which lies on the 20 ms grid), then `advance(0)` lets the watch act on the input
+            # (settling hooks and speech) and runs the tick when it is due now, as live
+            out.append(session.pull_audio())
+            session.push_audio(padded[start:start + IN_FRAME_SAMPLES])
+            clock.set(clock.now_ms() + FRAME_MS)
+            await engine.advance(0)
         decisions = list(session.decisions)
         await engine.close_session(session.session_id, "input_ended")
     finally:

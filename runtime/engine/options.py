@@ -36,10 +36,11 @@ class EngineOptions:
         speech work to finish (so a hook that sleeps on wall time cannot hang a test).
     early_floor: act on a policy's armed timers between ticks (end of turn, barge-in; see
         engine/watch.py), at the VAD's 32 ms resolution instead of the 200 ms tick. None (the
-        default) means on with a real clock and off with a virtual one: drivers on a virtual
-        clock (offline eval, tests) push a whole micro-turn at once and pull the agent's audio
-        per micro-turn, so an action between ticks could not be heard any earlier there; the
-        tick then makes the same decision and stamps it when it takes effect.
+        default) means on with a real clock and off with a virtual one, except in
+        `run_offline` (eval), which drives the virtual clock 20 ms frame by frame like a live
+        peer and so turns it on too (pass False there to act only at ticks). Other virtual-clock
+        drivers that push a whole micro-turn at once gain nothing from it: the tick then makes
+        the same decision and stamps it when it takes effect.
     """
 
     vad_threshold: float = 0.5

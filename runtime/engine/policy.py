@@ -121,6 +121,21 @@ def policy_names() -> list[str]:
     return sorted(_REGISTRY)
 
 
+def policy_takes(name: str, option: str) -> bool:
+    """Does the factory registered as `name` name `option` as a parameter? (A catch-all
+    ``**options`` does not count: the baselines forward those to a class that rejects unknown
+    ones.) Lets a caller pass e.g. ``checkpoint`` only to the policies that use one."""
+    import inspect
+
+    _load_providers()
+    try:
+        factory = _REGISTRY[name]
+    except KeyError:
+        raise ValueError(f"unknown floor policy {name!r}; known: {', '.join(sorted(_REGISTRY)) or 'none'}") from None
+    param = inspect.signature(factory).parameters.get(option)
+    return param is not None and param.kind not in (param.VAR_POSITIONAL, param.VAR_KEYWORD, param.POSITIONAL_ONLY)
+
+
 def make_policy(name: str, **options) -> FloorPolicy:
     """Build a registered policy. Raises ValueError naming the known policies."""
     _load_providers()

@@ -35,7 +35,8 @@ INPUT_FILES = ("input.wav", "clean_input.wav", "pause.json", "turn_taking.json",
 @dataclass
 class RunOptions:
     """What `eval run` drives. `app` is a load_app spec (default: the arithmetic example);
-    `checkpoint` is handed to the policy factory (the `model` policy needs one)."""
+    `checkpoint` is handed to the policy factory when it takes one (the `model` policy needs
+    one; the others ignore it)."""
 
     policy: str
     app: str | None = None
@@ -69,10 +70,18 @@ def _make_agent(spec: str | None):
 def _make_policy(options: RunOptions):
     from microturn.runtime.engine.policy import make_policy
 
-    kwargs = dict(options.policy_options)
-    if options.checkpoint:
-        kwargs["checkpoint"] = options.checkpoint
-    return make_policy(options.policy, **kwargs)
+    return make_policy(options.policy, **policy_kwargs(options.policy, options.checkpoint, options.policy_options))
+
+
+def policy_kwargs(policy: str, checkpoint: str | None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The options to build `policy` with: `extra`, plus `checkpoint` only when the policy's
+    factory takes one (``--checkpoint`` is shared by every policy of a comparison run)."""
+    from microturn.runtime.engine.policy import policy_takes
+
+    kwargs = dict(extra or {})
+    if checkpoint and policy_takes(policy, "checkpoint"):
+        kwargs["checkpoint"] = checkpoint
+    return kwargs
 
 
 def _decision_dict(i: int, d: Any) -> dict:

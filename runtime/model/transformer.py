@@ -130,6 +130,12 @@ class InteractionModel(nn.Module):
         return floor, text
 
     def forward_sequence(self, tt: TurnTensors):
-        """One pass over whole sequences from an empty cache (training, tests)."""
+        """One pass over whole sequences from an empty cache (training, tests).
+
+        Each layer gets its own key/value buffer: layers write their new keys in place, and
+        views of one shared buffer would make layer i+1's write clobber a tensor layer i's
+        attention saved for backward, so autograd could not go through more than one layer."""
         k, v, length = self.empty_cache(tt.batch, tt.turns * self.config.tokens_per_turn)
-        return self.forward(tt, k, v, length, length)
+        k_layers = [k[i].clone() for i in range(k.shape[0])]
+        v_layers = [v[i].clone() for i in range(v.shape[0])]
+        return self.forward(tt, k_layers, v_layers, length, length)

@@ -140,3 +140,17 @@ def test_one_batched_call_per_layer_for_all_sessions():
     n = model.config.n_layers
     assert ops.calls == {"attention": n, "moe": n}
     assert ops.batches == {6}
+
+
+def test_forward_sequence_backpropagates_through_every_layer():
+    """Each layer writes its keys into its own buffer, so autograd goes through n_layers > 1
+    (one shared buffer made the second layer's write clobber what the first saved)."""
+    model = make_model(small_config(n_layers=2), ops=TorchOps()).train()
+    tt = random_turns(model.config, batch=2, turns=2, generator=torch.Generator().manual_seed(0))
+    floor, text = model.forward_sequence(tt)
+    loss = floor.float().pow(2).mean() + text.float().logsumexp(-1).mean()
+    loss.backward()
+    first = model.layers[0]
+    for name in ("wqkv", "wo", "attn_norm"):
+        grad = getattr(first, name).grad
+        assert grad is not None and torch.isfinite(grad).all() and grad.abs().sum() > 0, name
