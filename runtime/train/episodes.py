@@ -1,7 +1,7 @@
 """Lay out one synthetic two-party conversation: a `Timeline` (the truth) plus audio clips.
 
 An episode is a run of *scenes* placed one after another on a cursor (milliseconds):
-- `exchange`: a user turn (complete, or with 1-2 mid-turn pauses of 0.4-1.2 s whose first part
+- `exchange`: a user turn (complete, or with 1-2 mid-turn pauses of 0.2-1.8 s whose first part
   may or may not end in continuation punctuation), then the agent's answer;
 - `monologue`: a long user turn whose later pauses are backchannel slots (the agent's own
   "mm-hm" is placed there, so its echo is in the input too), then the agent's answer;
@@ -146,7 +146,7 @@ class EpisodeBuilder:
             end = self._clip(cur, self._say(text, self.user), "user")
             spans.append((cur, end))
             if i < n_pauses:
-                pause = self._u(400, 1200)
+                pause = self._pause_ms()
                 if bc_after_ms is not None and end - last_bc >= bc_after_ms:
                     slot = first_decision_at_or_after(end + self.labels.backchannel_delay_ms)
                     if slot + MICRO_TURN_MS <= end + pause:
@@ -158,6 +158,15 @@ class EpisodeBuilder:
                 cur = end + pause
         self.tl.user_turns.append(UserTurn(tuple(spans), frozenset(bc_pauses)))
         return spans[-1][1]
+
+    def _pause_ms(self) -> int:
+        """A mid-turn silence. One in five is a breath of 200-450 ms (a fast policy answers
+        into it; the turn is not over); the rest 400-1800 ms, so that hesitations longer than
+        the usual answer delay are in the data as LISTEN too (a model trained only on pauses up
+        to 1.2 s took the floor in every 1.3-1.6 s pause)."""
+        if self.rng.random() < 0.2:
+            return self._u(200, 450)
+        return self._u(400, 1800)
 
     # --- agent speech --------------------------------------------------------------------
     def _agent_turn(self, start: int, family: str = "agent", allow_overlap: bool = True) -> int:

@@ -49,6 +49,11 @@ class TrainOptions:
     weight_decay: float = 0.01
     text_loss_weight: float = 0.2
     class_weight_power: float = 0.5  # class weight = frequency ** -power (0 = unweighted)
+    # Extra factors on some groups' weights, after the frequency weighting. A weight is a
+    # decision threshold: with TAKE weighted 4-5x LISTEN the model took the floor whenever a
+    # silence was ~20% likely to be a turn end, i.e. in every mid-turn pause; with YIELD at
+    # 4x CONTINUE it stopped for user backchannels. These pull both back towards even odds.
+    group_weight_scale: tuple[tuple[str, float], ...] = (("TAKE", 0.4), ("YIELD", 0.6))
     checkpoint_every_s: float = 60.0
     validation_batches: int = 8
     threads: int = 0                 # torch threads; 0 = all cores
@@ -57,9 +62,14 @@ class TrainOptions:
     eval_data: str | None = None     # a `--split eval` data set: also report held-out results
 
 
-def class_weights(counts: np.ndarray, power: float) -> torch.Tensor:
+def class_weights(counts: np.ndarray, power: float,
+                  scale: tuple[tuple[str, float], ...] = ()) -> torch.Tensor:
     freq = np.maximum(counts.astype(np.float64), 1.0) / max(counts.sum(), 1)
     w = freq ** -power
+    for group, factor in scale:
+        if group not in GROUPS:
+            raise ValueError(f"unknown label group {group!r} in group_weight_scale; groups: {GROUPS}")
+        w[GROUPS.index(group)] *= factor
     w = w / (w * freq).sum()  # the expected weight of a label is 1
     return torch.tensor(w, dtype=torch.float32)
 
@@ -130,7 +140,7 @@ def train(data_dir: Path, out: Path, options: TrainOptions = TrainOptions(),
 
 def _train(data_dir: Path, out: Path, options: TrainOptions, config: ModelConfig) -> dict:
     data = TrainingSet(data_dir, config, progress=options.progress)
-    weights = class_weights(data.group_counts(), options.class_weight_power)
+    weights = class_weights(data.group_counts(), options.class_weight_power, options.group_weight_scale)
     state_file = out / TRAINER_STATE
     if state_file.exists():
         saved = torch.load(state_file, weights_only=False)
@@ -197,7 +207,8 @@ def _train(data_dir: Path, out: Path, options: TrainOptions, config: ModelConfig
               "first_loss": round(float(np.mean(history[:10])), 4) if history else None,
               "last_loss": round(float(np.mean(history[-10:])), 4) if history else None,
               "data_hours": data.manifest["hours"],
-              "initial_val_floor_loss": saved["initial_val_floor_loss"]}
+              "initial_val_floor_loss": saved["initial_val_floor_loss"],
+              "class_weights": {g: round(float(w), 3) for g, w in zip(GROUPS, weights)}}
     result.update(evaluate(model, data, options, weights))
     if options.eval_data:
         held_out = TrainingSet(options.eval_data, config)

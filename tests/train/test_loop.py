@@ -142,3 +142,20 @@ def test_whiteboard_frames_change_exactly_at_visual_events(data_dir):
     step = (v[1:] - v[:-1]).abs().mean(dim=(1, 2, 3))  # change between consecutive turns
     # only sensor noise before the event, a new picture at it
     assert step[2] > 5 * step[0] and step[2] > 5 * step[1]
+
+
+def test_group_weight_scale_moves_the_decision_threshold():
+    from microturn.runtime.train.batches import GROUPS
+    from microturn.runtime.train.loop import class_weights
+
+    counts = np.array([600, 5, 300, 40, 4, 1, 30])
+    plain = class_weights(counts, 0.5)
+    scaled = class_weights(counts, 0.5, (("TAKE", 0.4), ("YIELD", 0.6)))
+    take, listen, yld = GROUPS.index("TAKE"), GROUPS.index("LISTEN"), GROUPS.index("YIELD")
+    # the TAKE:LISTEN ratio (the odds at which a silence is called a turn end) shrinks by 0.4
+    assert float(scaled[take] / scaled[listen]) == pytest.approx(0.4 * float(plain[take] / plain[listen]), rel=1e-5)
+    assert float(scaled[yld] / scaled[listen]) == pytest.approx(0.6 * float(plain[yld] / plain[listen]), rel=1e-5)
+    freq = counts / counts.sum()
+    assert float((scaled.numpy() * freq).sum()) == pytest.approx(1.0, rel=1e-5)  # still mean 1
+    with pytest.raises(ValueError, match="unknown label group"):
+        class_weights(counts, 0.5, (("TAKEOVER", 0.5),))
