@@ -63,3 +63,51 @@ async def test_local_backend_answers_and_observes():
     agent = ContextItem("s", "transcript.final", {"role": "agent", "text": "x is five"}, 3100)
     for event in (right, agent):
         assert [ij async for ij in backend.observe(Observation(event, 3200, [problem]))] == []
+
+
+def test_linear_fast_path_gives_the_same_verdicts_as_sympy(monkeypatch):
+    """Random arithmetic, linear and non-linear equations and steps: the Fraction fast path and
+    sympy agree on every verdict (text included), and the fast path really is taken."""
+    import random
+
+    from microturn.runtime.reasoner import linear, mathcheck
+
+    rng = random.Random(7)
+
+    def term() -> str:
+        a, b = rng.randint(-9, 30), rng.randint(1, 12)
+        return rng.choice([f"{a}", f"{a}x", f"({a} - {b}x)", f"{a}/{b}", f"{a}x/{b}", f"{b}^2",
+                           f"{a}.5", f"({b}x + {a}) * {b}", f"2^-{b % 4}"])
+
+    def side() -> str:
+        return " + ".join(term() for _ in range(rng.randint(1, 3)))
+
+    texts = []
+    for _ in range(150):
+        texts += [side(), f"{side()} = {side()}", f"{side()} = {side()} so x = {rng.randint(-5, 5)}",
+                  f"x^2 = {rng.randint(1, 20) ** 2}", f"{rng.randint(2, 99)} times {rng.randint(2, 99)} is "
+                  f"{rng.randint(4, 9801)}", f"{side()} = {side()} so {side()} = {side()}"]
+
+    def verdicts():
+        out = []
+        for text in texts:
+            try:
+                out.append(check(text))
+            except MathError as exc:
+                out.append(f"MathError: {exc}")
+        return out
+
+    fast_calls = []
+    original = linear.evaluate
+    monkeypatch.setattr(linear, "evaluate", lambda *a: fast_calls.append(1) or original(*a))
+    fast = verdicts()
+    assert len(fast_calls) > 500
+
+    def no_fast_path(*_):
+        raise linear.NotLinear("disabled for this comparison")
+
+    monkeypatch.setattr(linear, "evaluate", no_fast_path)
+    slow = verdicts()
+    assert sum(isinstance(v, mathcheck.Verdict) for v in slow) > 400  # most of them are checkable
+    for text, a, b in zip(texts, fast, slow):
+        assert a == b, text
