@@ -147,6 +147,7 @@ class Call:
     timing_ms: dict             # page marks: joinStart, connected, channelOpen, ...
     error: str | None = None
     recording_started_ms: float | None = None  # page clock (performance.now) of recording sample 0
+    mic_kbps: float | None = None  # the microphone's average send rate on the wire, RTP payload + headers
 
     def page_ms(self, wav_t_s: float) -> float | None:
         """The page clock (ms, like `received_perf_ms` on events) at WAV time `wav_t_s`."""
@@ -244,6 +245,7 @@ async def run_call(base_url: str, stimulus: Stimulus, *, listen_s: float = 3.0, 
             events = await page.evaluate("window.microturn.events")
             transcript = await page.evaluate("window.microturn.transcript")
             timing = await page.evaluate("window.microturn.timing")
+            sent = await page.evaluate("window.microturn.audioSendStats()")
             if leave:
                 await page.evaluate("window.microturn.leave()")
             else:
@@ -255,7 +257,16 @@ async def run_call(base_url: str, stimulus: Stimulus, *, listen_s: float = 3.0, 
     mic, agent = _decode_pcm(rec["mic"]), _decode_pcm(rec["agent"])
     lag, score = locate(mic, resample(stimulus.audio, WAV_RATE, RECORD_RATE))
     return Call(mic, agent, wav_offset_s=lag / RECORD_RATE, alignment=score, events=events,
-                transcript=transcript, timing_ms=timing, recording_started_ms=rec["startedPerfMs"])
+                transcript=transcript, timing_ms=timing, recording_started_ms=rec["startedPerfMs"],
+                mic_kbps=_kbps(sent, timing))
+
+
+def _kbps(sent: dict | None, timing: dict) -> float | None:
+    """Average send rate from the data channel opening (media flows) to the stats' timestamp."""
+    start = timing.get("connected") or timing.get("channelOpen")
+    if not sent or start is None or sent["perfMs"] <= start:
+        return None
+    return round(sent["bytesSent"] * 8 / (sent["perfMs"] - start), 1)  # bits per ms = kbit/s
 
 
 def which_chromium() -> str | None:

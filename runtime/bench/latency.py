@@ -12,7 +12,10 @@ Per question it reports:
   speaking at that moment, which is reported rather than hidden;
 - setup_ms: page join start (getUserMedia) to the data channel open; connected_ms: to ICE+DTLS
   connected;
-- heard: what pocketsphinx recognised in the answer, and whether the right number was in it.
+- understood: whether the agent's answer (its text) holds the right number, i.e. the server
+  recognised the question over Opus; heard: what pocketsphinx recognised in the answer audio the
+  page received, and (correct) whether the right number was in it;
+- mic_kbps: what the page's microphone cost on the wire (the answer SDP asks for 64 kbit/s).
 """
 
 from __future__ import annotations
@@ -68,11 +71,12 @@ def run(args) -> dict:
             cold = asyncio.run(_measure(server.url, Path(tmp), args, count=args.warmup, tag="warm"))
             rows = asyncio.run(_measure(server.url, Path(tmp), args, count=args.questions))
     summary = {}
-    for key in ("answer_ms", "barge_in_stop_ms", "setup_ms", "connected_ms"):
+    for key in ("answer_ms", "barge_in_stop_ms", "setup_ms", "connected_ms", "mic_kbps"):
         values = [r[key] for r in rows if r.get(key) is not None]
         summary[key] = percentiles(values, qs=(50, 90))
     return {
         "questions": len(rows),
+        "answers_understood": sum(1 for r in rows if r.get("understood")),
         "answers_correct": sum(1 for r in rows if r.get("correct")),
         "barge_in_measured": sum(1 for r in rows if r.get("barge_in_stop_ms") is not None),
         "summary": summary,
@@ -102,9 +106,11 @@ async def _measure(url: str, tmp: Path, args, count: int, tag: str = "q") -> lis
         onset = call.agent_onset_after(q_end)
         row["answer_ms"] = None if onset is None else round(onset * 1000, 1)
         row["setup_ms"] = None if call.setup_ms is None else round(call.setup_ms, 1)
+        row["mic_kbps"] = call.mic_kbps
         t = call.timing_ms
         row["connected_ms"] = round(t["connected"] - t["joinStart"], 1) if "connected" in t else None
         row["agent_said"] = " | ".join(e["text"] for e in call.events_of("agent.speech.started"))
+        row["understood"] = expected in row["agent_said"]  # the server's ASR got the question right
         if onset is not None:
             stop = call.agent_stop_after(q_end + onset + 0.05)
             end = q_end + onset + 0.05 + (stop if stop is not None else args.listen) + 0.1

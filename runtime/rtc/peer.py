@@ -19,7 +19,7 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from microturn.runtime import metrics
 from microturn.runtime.engine.ports import EnginePort, SessionPort
 from microturn.runtime.rtc.channel import EventChannel
-from microturn.runtime.rtc.sdp import SdpError, check_offer
+from microturn.runtime.rtc.sdp import SdpError, check_offer, prefer_opus_bitrate
 from microturn.runtime.rtc.tracks import AgentAudioTrack, pump_inbound_audio, pump_inbound_video
 
 log = logging.getLogger(__name__)
@@ -113,7 +113,8 @@ async def accept_offer(
         raise SdpError(f"could not answer the offer: {exc}") from None
 
     _wire(peer, remote_tracks, channels, connect_timeout_s, media_timeout_s)
-    return pc.localDescription, peer
+    local = pc.localDescription
+    return RTCSessionDescription(sdp=prefer_opus_bitrate(local.sdp), type=local.type), peer
 
 
 def _wire(peer: PeerSession, remote_tracks: list, channels: list, connect_timeout_s: float,

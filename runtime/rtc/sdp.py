@@ -34,3 +34,28 @@ def check_offer(sdp: str, sdp_type: str) -> None:
     for attr in ("a=ice-ufrag:", "a=ice-pwd:", "a=fingerprint:"):
         if not any(line.startswith(attr) for line in lines):
             raise SdpError(f"the offer lacks '{attr[:-1]}' (ICE and DTLS need it)")
+
+
+# The browser's Opus encoder defaults to about 32 kbit/s for a mono microphone. The recogniser
+# downstream (pocketsphinx, small grammar) confuses number pairs such as "six"/"three" more
+# often on that coding noise, so the answer asks the sender for more: `maxaveragebitrate` in
+# the receiver's fmtp is the standard way (RFC 7587 section 6.1) and Chromium honours it.
+OPUS_MAX_AVERAGE_BITRATE = 64_000
+
+
+def prefer_opus_bitrate(sdp: str, bitrate: int = OPUS_MAX_AVERAGE_BITRATE) -> str:
+    """`sdp` asking for `maxaveragebitrate=bitrate` on every Opus payload type: added to its
+    fmtp line, or as a new fmtp line after its rtpmap (aiortc's answers carry none)."""
+    lines = sdp.split("\r\n")
+    opus = [line.split(":", 1)[1].split()[0] for line in lines
+            if line.lower().startswith("a=rtpmap:") and " opus/" in line.lower()]
+    has_fmtp = {line[7:].split(" ", 1)[0] for line in lines if line.startswith("a=fmtp:")}
+    out = []
+    for line in lines:
+        pt = line.split(":", 1)[1].split(" ", 1)[0] if line.startswith(("a=fmtp:", "a=rtpmap:")) else None
+        if line.startswith("a=fmtp:") and pt in opus and "maxaveragebitrate" not in line:
+            line = f"{line};maxaveragebitrate={bitrate}"
+        out.append(line)
+        if line.startswith("a=rtpmap:") and pt in opus and pt not in has_fmtp:
+            out.append(f"a=fmtp:{pt} maxaveragebitrate={bitrate}")
+    return "\r\n".join(out)

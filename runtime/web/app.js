@@ -223,6 +223,16 @@ function sendText(text) {
 state.sendText = sendText;
 state.sendRaw = (raw) => channel && channel.readyState === "open" && (channel.send(raw), true);
 state.leave = leave;
+// What the microphone track has cost on the wire so far (automation reads the Opus bitrate).
+state.audioSendStats = async () => {
+  if (!pc) return null;
+  for (const s of (await pc.getStats()).values()) {
+    if (s.type === "outbound-rtp" && s.kind === "audio") {
+      return { bytesSent: s.bytesSent, packetsSent: s.packetsSent, perfMs: performance.now() };
+    }
+  }
+  return null;
+};
 
 $("room").textContent = `room: ${config.room}`;
 $("camera").checked = config.camera;

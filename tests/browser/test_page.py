@@ -51,6 +51,8 @@ async def test_a_spoken_question_gets_a_spoken_answer_and_a_closed_tab_is_releas
     call = await run_call(dev_server.url, stim, listen_s=3.0, leave=False)  # the tab just closes
     assert call.error is None, call.error
     assert call.alignment > 0.5, "the page did not send the WAV as its microphone"
+    # the answer SDP's maxaveragebitrate=64000 lifts Chromium's Opus from its ~28 kbit/s default
+    assert call.mic_kbps is not None and call.mic_kbps > 45, f"microphone sent at {call.mic_kbps} kbit/s"
 
     q_end = stim.segments[0].end_s
     onset = call.agent_onset_after(q_end)

@@ -97,3 +97,15 @@ async def test_bad_data_channel_messages_get_error_events_and_the_session_keeps_
             assert engine.sessions[0].closed is False
         finally:
             await client.close()
+
+
+def test_the_answer_asks_for_a_higher_opus_bitrate():
+    from microturn.runtime.rtc.sdp import prefer_opus_bitrate
+
+    bare = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 96 0\r\na=rtpmap:96 opus/48000/2\r\na=rtpmap:0 PCMU/8000\r\n"
+    assert prefer_opus_bitrate(bare, 64000).split("\r\n")[3] == "a=fmtp:96 maxaveragebitrate=64000"
+    with_fmtp = bare + "a=fmtp:96 minptime=10;useinbandfec=1\r\n"
+    lines = prefer_opus_bitrate(with_fmtp, 64000).split("\r\n")
+    assert "a=fmtp:96 minptime=10;useinbandfec=1;maxaveragebitrate=64000" in lines
+    assert sum("maxaveragebitrate" in line for line in lines) == 1  # PCMU is left alone
+    assert prefer_opus_bitrate(prefer_opus_bitrate(bare)) == prefer_opus_bitrate(bare)  # idempotent
