@@ -23,6 +23,9 @@ def add_parser(subparsers) -> None:
     s.add_argument("--items", type=int, default=5, help="items per task (8 tasks; default 5 = 40 items)")
     s.add_argument("--seed", type=int, default=0, help="the same seed writes the same bytes (default 0)")
     s.add_argument("--tasks", help="comma-separated subset of tasks, e.g. v1/pause_handling")
+    s.add_argument("--voices", choices=["default", "heldout"], default="default",
+                   help="default: six stock eSpeak voices; heldout: only voice variants that "
+                        "`microturn train data` never trains on, one per accent (for judging a trained model)")
     s.set_defaults(func=run_synth)
 
     r = sub.add_parser("run", help="drive the engine over every input.wav, write output.wav, score")
@@ -30,6 +33,9 @@ def add_parser(subparsers) -> None:
     r.add_argument("--policy", required=True, help="floor policy name; several comma-separated = one run each")
     r.add_argument("--app", help="agent app spec (file.py, file.py:Class or module:Class); default the arithmetic example")
     r.add_argument("--checkpoint", help="model checkpoint for the `model` policy")
+    r.add_argument("--policy-option", action="append", default=[], metavar="KEY=VALUE",
+                   help="an option for the policy's factory, e.g. take_threshold=0.3 (repeatable; "
+                        "values are JSON, else strings)")
     r.add_argument("--out", required=True, help="output folder (mirrors --data)")
     r.add_argument("--workers", type=int, default=2, help="parallel worker processes (default 2)")
     r.add_argument("--limit", type=int, help="only the first N items (smoke runs)")
@@ -43,6 +49,14 @@ def add_parser(subparsers) -> None:
     c.add_argument("--workers", type=int, default=2)
     c.add_argument("--json", action="store_true", help="print only the JSON summary")
     c.set_defaults(func=run_score)
+    t = sub.add_parser("tune", help="choose the model policy's decision thresholds on a tuning suite")
+    t.add_argument("--data", required=True, help="a tuning suite (not the one you report on)")
+    t.add_argument("--checkpoint", required=True, help="model checkpoint folder")
+    t.add_argument("--out", required=True, help="folder for the runs, tuning.json and decisions.json")
+    t.add_argument("--workers", type=int, default=2, help="parallel worker processes (default 2)")
+    t.add_argument("--install", action="store_true",
+                   help="also copy decisions.json into the checkpoint folder (the policy reads it there)")
+    t.set_defaults(func=run_tune)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
 
@@ -59,19 +73,21 @@ def run_synth(args) -> int:
         print("--items must be at least 1", file=sys.stderr)
         return 2
     t0 = time.perf_counter()
-    folders = synth_suite(Path(args.out), args.items, args.seed, tasks, progress=True)
+    folders = synth_suite(Path(args.out), args.items, args.seed, tasks, progress=True, voices=args.voices)
     print(f"wrote {len(folders)} items to {args.out} in {time.perf_counter() - t0:.1f} s")
     return 0
 
 
 def _finish(results, problems, out: Path | None, title: str, as_json: bool) -> dict:
+    from microturn.runtime.eval import targets
     from microturn.runtime.eval.plots import overview
     from microturn.runtime.eval.report import summary_table
     from microturn.runtime.eval.score import summarize
 
     summary = summarize(results)
     errors = [{"item": r["item"], "error": r["error"]} for r in results if "error" in r]
-    report = {"title": title, "items": len(results), "errors": errors, "problems": problems, "summary": summary}
+    report = {"title": title, "items": len(results), "errors": errors, "problems": problems, "summary": summary,
+              "targets": targets.check(summary)}
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         (out / "results.json").write_text(json.dumps({**report, "results": results}, indent=1, default=str) + "\n")
@@ -85,6 +101,8 @@ def _finish(results, problems, out: Path | None, title: str, as_json: bool) -> d
             print(f"  skipped: {p}")
         print(summary_table(summary))
         print("(* = proxy for a judge metric; word timings from pocketsphinx, segments from Silero VAD)")
+        print("\nThe interaction model's targets (issue 6):")
+        print(targets.table(summary))
     return report
 
 
@@ -109,15 +127,19 @@ def run_run(args) -> int:
         load_app(args.app)
         if args.checkpoint and not any(policy_takes(p, "checkpoint") for p in policies):
             raise ValueError(f"--checkpoint {args.checkpoint}: none of the policies {policies} takes a checkpoint")
+        extra = _policy_options(args.policy_option)
+        for key in extra:
+            if not any(policy_takes(p, key) for p in policies):
+                raise ValueError(f"--policy-option {key}: none of the policies {policies} takes it")
         for policy in policies:
-            make_policy(policy, **policy_kwargs(policy, args.checkpoint))
+            make_policy(policy, **policy_kwargs(policy, args.checkpoint, extra))
     except Exception as exc:
         print(f"microturn eval run: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
     by_policy, reports = {}, {}
     for policy in policies:
         out = Path(args.out) / policy if len(policies) > 1 else Path(args.out)
-        opts = RunOptions(policy=policy, app=args.app, checkpoint=args.checkpoint,
+        opts = RunOptions(policy=policy, app=args.app, checkpoint=args.checkpoint, policy_options=extra,
                           clean_outputs=not args.no_clean, plots=not args.no_plots)
         t0 = time.perf_counter()
         results, problems = run_suite(Path(args.data), out, opts, workers=args.workers,
@@ -137,6 +159,23 @@ def run_run(args) -> int:
     return 1 if bad else 0
 
 
+def run_tune(args) -> int:
+    import shutil
+
+    from microturn.runtime.eval.tune import tune
+
+    if not Path(args.data).is_dir() or not Path(args.checkpoint).is_dir():
+        print("--data and --checkpoint must be folders", file=sys.stderr)
+        return 2
+    t0 = time.perf_counter()
+    result = tune(Path(args.data), args.checkpoint, Path(args.out), workers=args.workers)
+    print(f"chose {result['decisions']} in {time.perf_counter() - t0:.0f} s; wrote {Path(args.out) / 'decisions.json'}")
+    if args.install:
+        shutil.copy(Path(args.out) / "decisions.json", Path(args.checkpoint) / "decisions.json")
+        print(f"installed into {args.checkpoint}")
+    return 0
+
+
 def run_score(args) -> int:
     from microturn.runtime.eval.runner import score_suite
 
@@ -149,3 +188,17 @@ def run_score(args) -> int:
     if args.json:
         print(json.dumps(report, indent=1, default=str))
     return 1 if report["errors"] else 0
+
+
+def _policy_options(pairs: list[str]) -> dict:
+    """`["take_threshold=0.3", "name=x"]` -> `{"take_threshold": 0.3, "name": "x"}`."""
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--policy-option {pair!r}: expected KEY=VALUE")
+        try:
+            out[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key.strip()] = value
+    return out

@@ -24,6 +24,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
+import numpy as np
+
 from microturn.runtime.engine.listener import vad_chunks
 from microturn.runtime.engine.policy import (MICRO_TURN_MS, FloorAction, TurnDecision, TurnInput,
                                              register_policy)
@@ -46,12 +48,17 @@ class HeuristicOptions:
         160 ms = 5 Silero chunks: longer than a click or a short cough, short enough that
         the agent stops well inside one micro-turn after the user starts to talk over it.
     min_speech_ms: a micro-turn with less speech than this counts as silence (a click).
+    near_field_db: when set, a run of speech over the agent makes it yield only if the run's
+        level is within this many dB of the user's own (learned from their speech while the
+        agent is silent): a quieter voice is someone further away, a TV, a colleague. The gate
+        is judged per tick, so it arms no between-tick yield. None (default): any voice.
     """
 
     threshold: float = 0.5
     end_of_turn_ms: int = 300
     barge_in_ms: int = 160
     min_speech_ms: int = 60
+    near_field_db: float | None = None
 
 
 @dataclass
@@ -60,6 +67,9 @@ class _State:
     heard_user: bool = False     # user speech since the agent last took the turn
     silence_ms: float = 0.0      # silence since the user's last speech chunk
     run_ms: float = 0.0          # the user's current run of consecutive speech chunks
+    run_power: float = 0.0       # summed mean square of the run's chunks
+    run_chunks: int = 0
+    user_db: float | None = None  # the user's speech level (dBFS), learned while the agent is silent
 
 
 @register_policy("heuristic")
@@ -93,16 +103,30 @@ class HeuristicPolicy:
         above, chunk_ms = vad_chunks(st.vad, turn.audio, o.threshold)
         if above.sum() * chunk_ms < o.min_speech_ms:  # no speech, or only a click: all silence
             st.silence_ms += MICRO_TURN_MS
-            st.run_ms = 0.0
+            st.run_ms, st.run_power, st.run_chunks = 0.0, 0.0, 0
             return
         st.heard_user = st.heard_user or not turn.agent_speaking
-        for speech in above:
+        power = _chunk_power(turn.audio, len(above))
+        for speech, p in zip(above, power):
             if speech:
                 st.run_ms += chunk_ms
+                st.run_power += p
+                st.run_chunks += 1
                 st.silence_ms = 0.0
+                if not turn.agent_speaking and p > 0:  # the user's own level, slowly tracked
+                    db = 10 * np.log10(p)
+                    st.user_db = db if st.user_db is None else 0.98 * st.user_db + 0.02 * db
             else:
                 st.run_ms = 0.0
+                st.run_power, st.run_chunks = 0.0, 0
                 st.silence_ms += chunk_ms
+
+    def _near_field(self, st: _State) -> bool:
+        """Is the current speech run loud enough to be the user (see `near_field_db`)?"""
+        if self.options.near_field_db is None or st.user_db is None or not st.run_chunks:
+            return True
+        run_db = 10 * np.log10(max(st.run_power / st.run_chunks, 1e-12))
+        return run_db >= st.user_db - self.options.near_field_db
 
     def _decide(self, turn: TurnInput) -> TurnDecision:
         st = self._sessions.get(turn.session_id)
@@ -113,9 +137,11 @@ class HeuristicPolicy:
         if turn.agent_speaking:
             if st.heard_user and st.silence_ms >= o.end_of_turn_ms:
                 st.heard_user = False  # the engine's watch took the turn between ticks, as armed
-            if st.run_ms >= o.barge_in_ms:
+            if st.run_ms >= o.barge_in_ms and self._near_field(st):
                 st.heard_user = True  # the user holds the floor now; their turn continues
                 return TurnDecision(FloorAction.YIELD)
+            if o.near_field_db is not None:
+                return TurnDecision(FloorAction.CONTINUE)
             return TurnDecision(FloorAction.CONTINUE, yield_after_speech_ms=int(o.barge_in_ms - st.run_ms))
         if not st.heard_user:
             return TurnDecision(FloorAction.LISTEN)
@@ -123,3 +149,10 @@ class HeuristicPolicy:
             st.heard_user = False
             return TurnDecision(FloorAction.SPEAK)
         return TurnDecision(FloorAction.LISTEN, speak_after_silence_ms=int(o.end_of_turn_ms - st.silence_ms))
+
+
+def _chunk_power(audio: np.ndarray, n: int) -> np.ndarray:
+    """Mean square of each of the `n` equal chunks the VAD scored `audio` in."""
+    a = np.asarray(audio, np.float32)
+    size = max(1, len(a) // max(n, 1))
+    return (a[: n * size].reshape(n, size).astype(np.float64) ** 2).mean(axis=1) if n else np.zeros(0)

@@ -74,11 +74,12 @@ def _make_policy(options: RunOptions):
 
 
 def policy_kwargs(policy: str, checkpoint: str | None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The options to build `policy` with: `extra`, plus `checkpoint` only when the policy's
-    factory takes one (``--checkpoint`` is shared by every policy of a comparison run)."""
+    """The options to build `policy` with: those of `extra` and `checkpoint` that the policy's
+    factory takes (``--checkpoint`` and ``--policy-option`` are shared by every policy of a
+    comparison run; the CLI checks that each is taken by at least one)."""
     from microturn.runtime.engine.policy import policy_takes
 
-    kwargs = dict(extra or {})
+    kwargs = {k: v for k, v in (extra or {}).items() if policy_takes(policy, k)}
     if checkpoint and policy_takes(policy, "checkpoint"):
         kwargs["checkpoint"] = checkpoint
     return kwargs
@@ -150,12 +151,15 @@ def run_item(args: tuple[str, str]) -> dict:
 # ------------------------------------------------------------------ the parent process
 
 def run_suite(data: Path, out: Path, options: RunOptions, workers: int = 2, progress: bool = True,
-              limit: int | None = None) -> tuple[list[dict], list[str]]:
-    """Run every item under `data` into `out`; returns (per-item results, layout problems)."""
+              limit: int | None = None, tasks: list[str] | None = None) -> tuple[list[dict], list[str]]:
+    """Run every item under `data` (of `tasks`, when given) into `out`; returns (per-item
+    results, layout problems)."""
     import multiprocessing as mp
 
     data, out = Path(data), Path(out)
     items, problems = discover(data)
+    if tasks is not None:
+        items = [it for it in items if it.task in tasks]
     if limit:
         items = items[:limit]
     jobs = [(str(it.path), str(out / it.path.relative_to(data))) for it in items]

@@ -95,15 +95,29 @@ def _pick(rng: np.random.Generator, options: list):
     return options[int(rng.integers(len(options)))]
 
 
+def held_out_voices() -> list[tuple[str, int, int]]:
+    """Eight voices made only of the variants `microturn train data` holds out of training
+    (`train.voices.variants("eval")`), one per accent, with rates and pitches spread out: a
+    suite spoken by these is heard by a trained model for the first time."""
+    from microturn.runtime.train.voices import ACCENTS, variants
+
+    held = variants("eval")
+    return [(f"{accent}+{held[(3 * i) % len(held)]}", 140 + 10 * i, 34 + 5 * i) for i, accent in enumerate(ACCENTS)]
+
+
+VOICE_SETS: dict[str, Callable[[], list]] = {"default": lambda: list(bank.VOICES), "heldout": held_out_voices}
+_voices: list[tuple[str, int, int]] = list(bank.VOICES)  # the set in use; synth_item sets it per item
+
+
 def _other_voice(rng, user_voice):
-    return _pick(rng, [v for v in bank.VOICES if v[0] != user_voice[0]])
+    return _pick(rng, [v for v in _voices if v[0] != user_voice[0]])
 
 
 # ------------------------------------------------------------------ one builder per task
 # Each returns (scene, duration_s, official files {name: json}, truth extras).
 
 def _pause_handling(rng):
-    voice = _pick(rng, bank.VOICES)
+    voice = _pick(rng, _voices)
     first, second = _pick(rng, bank.PAUSED_TURNS)
     pause = float(rng.choice([0.7, 1.0, 1.3, 1.6]))
     sc = Scene(rng)
@@ -116,7 +130,7 @@ def _pause_handling(rng):
 
 
 def _smooth_turn_taking(rng):
-    voice = _pick(rng, bank.VOICES)
+    voice = _pick(rng, _voices)
     question, answer = _pick(rng, bank.QUESTIONS)
     sc = Scene(rng)
     q = sc.say(LEAD_IN_S, question, voice)
@@ -127,7 +141,7 @@ def _smooth_turn_taking(rng):
 
 
 def _backchannel_v1(rng):
-    voice = _pick(rng, bank.VOICES)
+    voice = _pick(rng, _voices)
     phrases = _pick(rng, bank.MONOLOGUES)
     sc = Scene(rng)
     t = LEAD_IN_S
@@ -141,7 +155,7 @@ def _backchannel_v1(rng):
 
 def _prompt_then_overlap(rng, make_overlap):
     """The shared shape of every overlap item: a talk prompt, a gap, then the overlap."""
-    voice = _pick(rng, bank.VOICES)
+    voice = _pick(rng, _voices)
     prompt = _pick(rng, bank.TALK_PROMPTS)
     sc = Scene(rng)
     p = sc.say(LEAD_IN_S, prompt, voice)
@@ -199,10 +213,14 @@ BUILDERS: dict[str, Callable] = {
 }
 
 
-def synth_item(task: str, index: int, seed: int, folder: Path) -> dict:
-    """Build one item into `folder`; returns its truth."""
+def synth_item(task: str, index: int, seed: int, folder: Path, voices: str = "default") -> dict:
+    """Build one item into `folder` with the named voice set; returns its truth."""
     from microturn.runtime.speech.wav import write_wav
 
+    global _voices
+    if voices not in VOICE_SETS:
+        raise ValueError(f"unknown voice set {voices!r}; known: {sorted(VOICE_SETS)}")
+    _voices = VOICE_SETS[voices]()
     rng = np.random.default_rng([seed, TASKS.index(task), index])
     sc, duration, official, extras = BUILDERS[task](rng)
     duration = round(duration, 4)
@@ -213,20 +231,20 @@ def synth_item(task: str, index: int, seed: int, folder: Path) -> dict:
         write_wav(folder / "clean_input.wav", sc.render(duration, noise_seed, keep=lambda s: s["who"] == "user"), SR)
     for name, data in official.items():
         (folder / name).write_text(json.dumps(data, indent=2) + "\n")
-    truth = {"task": task, "seed": seed, "index": index, "sample_rate": SR, "duration_s": duration,
+    truth = {"task": task, "seed": seed, "index": index, "voices": voices, "sample_rate": SR, "duration_s": duration,
              "segments": sc.segments, **extras}
     (folder / "truth.json").write_text(json.dumps(truth, indent=2) + "\n")
     return truth
 
 
-def _synth_job(job: tuple[str, int, int, str]) -> str:
-    task, index, seed, folder = job
-    synth_item(task, index, seed, Path(folder))
+def _synth_job(job: tuple[str, int, int, str, str]) -> str:
+    task, index, seed, folder, voices = job
+    synth_item(task, index, seed, Path(folder), voices)
     return folder
 
 
 def synth_suite(out: Path, items_per_task: int = 5, seed: int = 0, tasks: list[str] | None = None,
-                progress: bool = False, workers: int = 2) -> list[Path]:
+                progress: bool = False, workers: int = 2, voices: str = "default") -> list[Path]:
     """Write `items_per_task` items for each task under `out`; returns the item folders.
 
     Every item is made in a fresh process: eSpeak NG keeps synthesis state between calls in
@@ -237,7 +255,8 @@ def synth_suite(out: Path, items_per_task: int = 5, seed: int = 0, tasks: list[s
 
     out = Path(out)
     tasks = list(tasks or TASKS)
-    jobs = [(task, i, seed, str(out / FOLDERS[task] / f"{i:03d}")) for task in tasks for i in range(items_per_task)]
+    jobs = [(task, i, seed, str(out / FOLDERS[task] / f"{i:03d}"), voices)
+            for task in tasks for i in range(items_per_task)]
     ctx = mp.get_context("spawn")
     with ctx.Pool(processes=max(1, min(workers, len(jobs))), maxtasksperchild=1) as pool:
         done = pool.imap(_synth_job, jobs)
@@ -247,6 +266,6 @@ def synth_suite(out: Path, items_per_task: int = 5, seed: int = 0, tasks: list[s
             done = tqdm(done, total=len(jobs), desc="synth", unit="item")
         folders = [Path(f) for f in done]
     (out / "suite.json").write_text(json.dumps(
-        {"seed": seed, "items_per_task": items_per_task, "tasks": tasks,
+        {"seed": seed, "items_per_task": items_per_task, "tasks": tasks, "voices": voices,
          "folders": {t: FOLDERS[t] for t in tasks}}, indent=2) + "\n")
     return folders

@@ -6,6 +6,14 @@ Each tick the engine calls `step` once with every live session; this turns their
 into one TurnTensors batch, runs ONE batched streaming step, and reads each session's floor
 action and text back. Per session it keeps only what the layout needs between turns: user text
 waiting for its byte slots, and the bytes the text head wrote last turn (fed back as AGENT_TEXT).
+
+From probabilities to an action (`DecisionOptions`): the floor head's softmax is read against
+thresholds, not by argmax, because each threshold is a trade-off the evaluation suite can tune
+(taking the turn in a pause vs answering late; stopping for a "mm-hmm" vs yielding late), and
+training's class weights should not have to carry it. Under the model sit hard fallbacks, a
+slow VAD timer policy, so nothing is ever stuck: the agent answers after `fallback_answer_ms`
+of silence after user speech and yields after `fallback_yield_ms` of sustained speech over it,
+whatever the model says; both act between ticks through the engine's watch.
 """
 
 from __future__ import annotations
@@ -35,6 +43,39 @@ _PRIORITY_RANK = {"urgent": 0, "next_pause": 1, "when_idle": 2}
 
 
 @dataclass
+class DecisionOptions:
+    """How the floor head's probabilities become an action, and the hard fallbacks.
+
+    take_threshold: agent silent: SPEAK once P(SPEAK) reaches this (INTERJECT likewise, with an
+        interjection pending). Lower answers sooner and takes more mid-turn pauses.
+    yield_threshold: agent speaking: YIELD once P(YIELD) reaches this. Lower stops sooner for
+        real interruptions and more often for backchannels and side talk.
+    backchannel_threshold: user speaking or pausing: BACKCHANNEL once P(BACKCHANNEL) reaches this.
+    early_take_threshold / early_take_silence_ms: below `take_threshold` but at or above this,
+        arm the engine's between-tick watch to take the turn if the user stays silent
+        `early_take_silence_ms` more: the model says "probably done" and the watch confirms
+        it at VAD resolution instead of waiting 200 ms for the next tick (1.0: off).
+    early_yield_threshold / early_yield_speech_ms: likewise for yielding, if the user's speech
+        over the agent goes on `early_yield_speech_ms` more (1.0: off).
+    fallback_answer_ms: answer after this much silence after user speech whatever the model
+        says (0: off). About 1.2 s: longer than the pauses people make mid-turn.
+    fallback_yield_ms: yield after this long a run of speech over the agent (0: off), if the
+        run is near-field: within `fallback_near_field_db` of the user's own level (None: any).
+    """
+
+    take_threshold: float = 0.5
+    yield_threshold: float = 0.5
+    backchannel_threshold: float = 0.5
+    early_take_threshold: float = 1.0
+    early_take_silence_ms: int = 160
+    early_yield_threshold: float = 1.0
+    early_yield_speech_ms: int = 128
+    fallback_answer_ms: int = 1200
+    fallback_yield_ms: int = 1000
+    fallback_near_field_db: float | None = 6.0
+
+
+@dataclass
 class _SessionText:
     pending_user: bytearray = field(default_factory=bytearray)  # waiting for USER_TEXT slots
     last_output: bytes = b""                                    # fed back as AGENT_TEXT
@@ -50,24 +91,39 @@ def turn_flags(turn: TurnInput) -> list[float]:
 class ModelPolicy:
     """FloorPolicy over a StreamingSessions batch. Thread-safe: open/close may race a step."""
 
-    def __init__(self, model: InteractionModel):
+    def __init__(self, model: InteractionModel, decisions: DecisionOptions | None = None, fallback=None):
         self.model = model.eval()
         self.config = model.config
+        self.decisions = decisions or DecisionOptions()
         self.sessions = StreamingSessions(model)
         self._text: dict[str, _SessionText] = {}
         self._lock = threading.Lock()
+        self._index = {a: i for i, a in enumerate(FLOOR_ACTIONS)}
+        d = self.decisions
+        if fallback is None and (d.fallback_answer_ms or d.fallback_yield_ms):
+            from microturn.runtime.engine.heuristic import HeuristicPolicy
+
+            # a timer policy too slow to matter unless the model is stuck (0 = never)
+            fallback = HeuristicPolicy(end_of_turn_ms=d.fallback_answer_ms or 10**9,
+                                       barge_in_ms=d.fallback_yield_ms or 10**9,
+                                       near_field_db=d.fallback_near_field_db)
+        self.fallback = fallback
 
     def open(self, session_id: str) -> None:
         with self._lock:
             if session_id not in self.sessions:
                 self.sessions.open(session_id)
                 self._text[session_id] = _SessionText()
+            if self.fallback is not None:
+                self.fallback.open(session_id)
 
     def close(self, session_id: str) -> None:
         with self._lock:
             if session_id in self.sessions:
                 self.sessions.close(session_id)
             self._text.pop(session_id, None)
+            if self.fallback is not None:
+                self.fallback.close(session_id)
 
     def step(self, turns: Sequence[TurnInput]) -> list[TurnDecision]:
         if not turns:
@@ -79,7 +135,10 @@ class ModelPolicy:
                     self._text[t.session_id] = _SessionText()
             tt = self._inputs(turns)
             floor, text = self.sessions.step([t.session_id for t in turns], tt)
-            return [self._decide(t, floor[i], text[i]) for i, t in enumerate(turns)]
+            decisions = [self._decide(t, floor[i], text[i]) for i, t in enumerate(turns)]
+        if self.fallback is None:
+            return decisions
+        return [_with_fallback(d, f) for d, f in zip(decisions, self.fallback.step(turns))]
 
     # -- inputs and outputs -----------------------------------------------------------------
 
@@ -102,8 +161,29 @@ class ModelPolicy:
         flags = np.array([turn_flags(t) for t in turns], dtype=np.float32).reshape(len(turns), N_FLAGS)
         return build_turn(c, audio, [t.video for t in turns], user_chunks, agent_chunks, flags)
 
+    def _action(self, turn: TurnInput, floor: torch.Tensor) -> TurnDecision:
+        """The action the probabilities and thresholds give, with the watch armed early when
+        the model leans towards taking the turn or yielding but is not sure yet."""
+        p = torch.softmax(floor.float(), dim=-1).tolist()
+        prob = lambda name: p[self._index[name]]  # noqa: E731
+        d = self.decisions
+        if turn.agent_speaking:
+            if prob("YIELD") >= d.yield_threshold:
+                return TurnDecision(FloorAction.YIELD)
+            early = d.early_yield_speech_ms if prob("YIELD") >= d.early_yield_threshold else None
+            return TurnDecision(FloorAction.CONTINUE, yield_after_speech_ms=early)
+        if turn.interjections and prob("INTERJECT") >= d.take_threshold:
+            return TurnDecision(FloorAction.INTERJECT)
+        if prob("SPEAK") >= d.take_threshold:
+            return TurnDecision(FloorAction.SPEAK)
+        if prob("BACKCHANNEL") >= d.backchannel_threshold:
+            return TurnDecision(FloorAction.BACKCHANNEL)
+        early = d.early_take_silence_ms if prob("SPEAK") >= d.early_take_threshold else None
+        return TurnDecision(FloorAction.LISTEN, speak_after_silence_ms=early)
+
     def _decide(self, turn: TurnInput, floor: torch.Tensor, text: torch.Tensor) -> TurnDecision:
-        action = FloorAction(FLOOR_ACTIONS[int(floor.argmax())])
+        decided = self._action(turn, floor)
+        action = decided.action
         out = bytearray()
         for b in text.argmax(dim=-1).tolist():
             if b == NONE_BYTE:
@@ -118,7 +198,25 @@ class ModelPolicy:
             return TurnDecision(action=action, interjection_id=best.id)
         if action in (FloorAction.BACKCHANNEL, FloorAction.SPEAK):
             return TurnDecision(action=action, text=words)
-        return TurnDecision(action=action)
+        return decided
+
+
+def _with_fallback(model: TurnDecision, fallback: TurnDecision) -> TurnDecision:
+    """The model's decision, overruled only where the fallback timer ran out (SPEAK after the
+    long silence, YIELD after the long speech run); otherwise carrying the fallback's arm so
+    the engine's watch can still act on it between ticks."""
+    if fallback.action in (FloorAction.SPEAK, FloorAction.YIELD) and model.action is not fallback.action:
+        if model.action in (FloorAction.LISTEN, FloorAction.CONTINUE, FloorAction.BACKCHANNEL):
+            return TurnDecision(action=fallback.action)
+    if model.action in (FloorAction.LISTEN, FloorAction.CONTINUE):
+        return TurnDecision(action=model.action, text=model.text,
+                            speak_after_silence_ms=_sooner(model.speak_after_silence_ms, fallback.speak_after_silence_ms),
+                            yield_after_speech_ms=_sooner(model.yield_after_speech_ms, fallback.yield_after_speech_ms))
+    return model
+
+
+def _sooner(a: int | None, b: int | None) -> int | None:
+    return b if a is None else a if b is None else min(a, b)
 
 
 @register_policy("model")
@@ -129,14 +227,33 @@ def make_model_policy(
     invariant: bool = True,
     device: str = "cpu",
     seed: int = 0,
+    take_threshold: float = 0.5,
+    yield_threshold: float = 0.5,
+    backchannel_threshold: float = 0.5,
+    early_take_threshold: float = 1.0,
+    early_take_silence_ms: int = 160,
+    early_yield_threshold: float = 1.0,
+    early_yield_speech_ms: int = 128,
+    fallback_answer_ms: int = 1200,
+    fallback_yield_ms: int = 1000,
+    fallback_near_field_db: float | None = 6.0,
 ) -> ModelPolicy:
     """The interaction model as a floor policy.
 
     checkpoint: a folder written by `microturn model init` / `microturn train` (or its
         .safetensors file); None builds `config` with random weights (seeded), which babbles.
+        A checkpoint folder may hold `decisions.json` (tuned thresholds, see DecisionOptions);
+        arguments given here that differ from the defaults win over it.
     backend: "torch" (reference), "triton" (kernels) or "tensorrt" (see model/README.md).
     invariant: batch-invariant CPU mode for the torch backend (the triton kernels always are).
+    The rest: `DecisionOptions`.
     """
+    given = dict(take_threshold=take_threshold, yield_threshold=yield_threshold,
+                 backchannel_threshold=backchannel_threshold, early_take_threshold=early_take_threshold,
+                 early_take_silence_ms=early_take_silence_ms, early_yield_threshold=early_yield_threshold,
+                 early_yield_speech_ms=early_yield_speech_ms, fallback_answer_ms=fallback_answer_ms,
+                 fallback_yield_ms=fallback_yield_ms, fallback_near_field_db=fallback_near_field_db)
+    decisions = _decision_options(checkpoint, given)
     ops = make_ops(backend, invariant=invariant)
     if checkpoint:
         from microturn.runtime.model.checkpoint import load_model
@@ -145,4 +262,25 @@ def make_model_policy(
     else:
         torch.manual_seed(seed)
         model = InteractionModel(get_config(config), ops=ops).to(device)
-    return ModelPolicy(model)
+    return ModelPolicy(model, decisions)
+
+
+def _decision_options(checkpoint: str | None, given: dict) -> DecisionOptions:
+    """Defaults < the checkpoint's `decisions.json` < arguments that differ from the defaults."""
+    import dataclasses
+    import json
+    from pathlib import Path
+
+    defaults = DecisionOptions()
+    values = dataclasses.asdict(defaults)
+    if checkpoint:
+        folder = Path(checkpoint) if Path(checkpoint).is_dir() else Path(checkpoint).parent
+        tuned = folder / "decisions.json"
+        if tuned.is_file():
+            saved = json.loads(tuned.read_text())
+            unknown = set(saved) - set(values)
+            if unknown:
+                raise ValueError(f"{tuned}: unknown decision options {sorted(unknown)}; known: {sorted(values)}")
+            values.update(saved)
+    values.update({k: v for k, v in given.items() if v != getattr(defaults, k)})
+    return DecisionOptions(**values)

@@ -124,3 +124,17 @@ def test_decisions_arm_the_between_tick_watch_with_what_is_left_of_each_timer():
     assert d.action is FloorAction.CONTINUE and 0 < d.yield_after_speech_ms < 160
     quiet = policy.step([TurnInput("s", 1200, silence(200), agent_speaking=True)])[0]
     assert quiet.yield_after_speech_ms == 160
+
+
+def test_near_field_gate_yields_to_the_user_not_to_a_quieter_voice():
+    """With `near_field_db`, a long run over the agent yields only at about the user's level."""
+    gated = HeuristicPolicy(HeuristicOptions(barge_in_ms=600, near_field_db=6.0), vad_factory=ToneVAD)
+    speaking_after = lambda k: k >= 10  # noqa: E731: the user talks for 1 s, silence, then the agent
+    quiet = run(gated, script(speech(1000, 0.3), silence(1000), speech(1600, 0.1)), speaking_after)
+    assert "YIELD" not in quiet[10:], "a voice ~10 dB under the user's is not an interruption"
+    loud = run(HeuristicPolicy(HeuristicOptions(barge_in_ms=600, near_field_db=6.0), vad_factory=ToneVAD),
+               script(speech(1000, 0.3), silence(1000), speech(1600, 0.25)), speaking_after)
+    assert "YIELD" in loud[10:]
+    ungated = run(HeuristicPolicy(HeuristicOptions(barge_in_ms=600), vad_factory=ToneVAD),
+                  script(speech(1000, 0.3), silence(1000), speech(1600, 0.1)), speaking_after)
+    assert "YIELD" in ungated[10:]

@@ -51,3 +51,16 @@ def test_items_read_back_with_truth_matching_the_audio(tmp_path):
     span = slice(int(side["start"] * sr), int(side["end"] * sr))
     assert len(noisy) == len(clean)
     assert np.sqrt(np.mean(noisy[span] ** 2)) > 5 * np.sqrt(np.mean(clean[span] ** 2))
+
+
+def test_heldout_voices_are_never_training_voices(tmp_path):
+    from microturn.runtime.eval.synth import held_out_voices
+    from microturn.runtime.train.voices import variants
+
+    voices = held_out_voices()
+    assert len({v[0] for v in voices}) == len(voices) == 8
+    assert all(v[0].split("+")[1] in variants("eval") and v[0].split("+")[1] not in variants("train") for v in voices)
+    synth_suite(tmp_path, items_per_task=1, seed=3, tasks=TWO, voices="heldout")
+    (pause, other), _ = discover(tmp_path)
+    spoken = {s["voice"] for item in (pause, other) for s in item.truth["segments"]}
+    assert spoken and spoken <= {v[0] for v in voices} and pause.truth["voices"] == "heldout"

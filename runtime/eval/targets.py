@@ -1,0 +1,84 @@
+"""The interaction model's targets (issue 6), read off an evaluation summary.
+
+Each target names the task and metric of `score.summarize` it is judged by. Where the harness
+measures something close to, but not exactly, what the target says, the note says how; what the
+harness does not measure at all is listed in `NOT_MEASURED`, so a report never implies it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Target:
+    task: str
+    metric: str
+    at_most: float | None = None
+    at_least: float | None = None
+    what: str = ""
+
+    @property
+    def bound(self) -> float:
+        return self.at_most if self.at_most is not None else self.at_least
+
+    def shortfall(self, value: float | None) -> float:
+        """How far `value` misses, relative to the bound (0 when met; 1 when unmeasured)."""
+        if value is None:
+            return 1.0
+        if self.at_most is not None:
+            return max(0.0, value - self.at_most) / max(self.at_most, 1e-9)
+        return max(0.0, self.at_least - value) / max(self.at_least, 1e-9)
+
+    def describe(self) -> str:
+        return f"{'<=' if self.at_most is not None else '>='} {self.bound:g}"
+
+
+TARGETS: tuple[Target, ...] = (
+    Target("v1/pause_handling", "TOR_truth", at_most=0.15, what="pause take-over"),
+    Target("v1/smooth_turn_taking", "TOR", at_least=0.95, what="turn take-over"),
+    Target("v1/smooth_turn_taking", "latency_truth", at_most=0.35,
+           what="turn-taking latency, s (mean over take-overs, as FD-bench averages; the target says median)"),
+    Target("v1/user_interruption", "TOR", at_least=0.95, what="v1 interruptions answered"),
+    Target("v1/user_interruption", "stop_latency_truth", at_most=0.45, what="v1 stop after interruption onset, s (mean)"),
+    Target("v1.5/user_interruption", "respond_rate_proxy", at_least=0.95, what="v1.5 interruptions yielded to*"),
+    Target("v1.5/user_interruption", "stop_latency_truth", at_most=0.45, what="v1.5 stop after interruption onset, s (mean)"),
+    Target("v1.5/user_backchannel", "continue_rate_proxy", at_least=0.80, what="backchannels ridden through*"),
+    Target("v1.5/talking_to_other", "continue_rate_proxy", at_least=0.90,
+           what="side talk ridden through* (v1.5 'others': degraded, not only full-band)"),
+)
+
+NOT_MEASURED = (
+    "agent turns without a false yield (>= 98%)",
+    "false starts per minute (<= 3)",
+    "backchannels per minute in monologues (>= 2), none taking the turn",
+    "visual and timer prompts voiced within two micro-turns",
+)
+
+
+def check(summary: dict[str, dict[str, Any]], targets: tuple[Target, ...] = TARGETS) -> list[dict[str, Any]]:
+    """One row per target: its value in `summary`, the bound, and whether it is met."""
+    rows = []
+    for t in targets:
+        value = summary.get(t.task, {}).get(t.metric)
+        rows.append({"task": t.task, "metric": t.metric, "what": t.what, "target": t.describe(),
+                     "value": value, "met": value is not None and t.shortfall(value) == 0.0})
+    return rows
+
+
+def shortfall(summary: dict[str, dict[str, Any]], tasks: list[str] | None = None) -> float:
+    """Sum of relative misses over the targets of `tasks` (all when None): 0 = all met."""
+    return sum(t.shortfall(summary.get(t.task, {}).get(t.metric))
+               for t in TARGETS if tasks is None or t.task in tasks)
+
+
+def table(summary: dict[str, dict[str, Any]]) -> str:
+    """Markdown: target, value, met."""
+    lines = ["| target | task / metric | bound | value | met |", "|---|---|---|---|---|"]
+    for r in check(summary):
+        value = "n/a" if r["value"] is None else f"{r['value']:.3f}"
+        lines.append(f"| {r['what']} | {r['task']} {r['metric']} | {r['target']} | {value} | "
+                     f"{'yes' if r['met'] else 'NO'} |")
+    lines += [f"| {what} | not measured by the harness | | | n/a |" for what in NOT_MEASURED]
+    return "\n".join(lines)

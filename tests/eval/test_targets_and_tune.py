@@ -1,0 +1,42 @@
+"""Issue-6 targets read off a summary, and `eval tune` choosing a threshold on a real run."""
+
+from __future__ import annotations
+
+import json
+
+from microturn.runtime.eval import targets, tune
+from microturn.runtime.eval.synth import synth_suite
+
+
+def test_targets_met_missed_and_unmeasured():
+    summary = {"v1/pause_handling": {"TOR_truth": 0.1}, "v1/smooth_turn_taking": {"TOR": 0.9, "latency_truth": 0.7}}
+    rows = {(r["task"], r["metric"]): r for r in targets.check(summary)}
+    assert rows[("v1/pause_handling", "TOR_truth")]["met"] is True
+    assert rows[("v1/smooth_turn_taking", "TOR")]["met"] is False
+    assert rows[("v1.5/user_backchannel", "continue_rate_proxy")]["value"] is None
+    # relative misses: (0.95-0.9)/0.95 + (0.7-0.35)/0.35; missing metrics count 1 each
+    only = targets.shortfall(summary, ["v1/pause_handling", "v1/smooth_turn_taking"])
+    assert abs(only - (0.05 / 0.95 + 1.0)) < 1e-9
+    assert targets.shortfall(summary) > only
+    assert "not measured by the harness" in targets.table(summary)
+
+
+def test_tune_picks_the_threshold_that_misses_least(tmp_path, monkeypatch):
+    """A random-weight model that never takes the turn itself (take_threshold above 1), on a
+    real turn-taking item, so only its fallback timer answers; the grid is that timer."""
+    from microturn.runtime.model.checkpoint import save_checkpoint
+    from microturn.runtime.model.config import get_config
+    from microturn.runtime.model.transformer import InteractionModel
+
+    suite = tmp_path / "suite"
+    synth_suite(suite, items_per_task=1, seed=5, tasks=["v1/smooth_turn_taking"])
+    save_checkpoint(InteractionModel(get_config("tiny")), tmp_path / "ck")
+    monkeypatch.setattr(tune, "KNOBS", {"fallback_answer_ms": ((1200, 500), ["v1/smooth_turn_taking"])})
+    result = tune.tune(suite, str(tmp_path / "ck"), tmp_path / "out", workers=1, progress=False,
+                       fixed={"take_threshold": 1.01})
+    by_value = {t["value"]: t["summary"]["v1/smooth_turn_taking"] for t in result["trials"]}
+    assert by_value[1200]["TOR"] == by_value[500]["TOR"] == 1.0
+    assert 1.1 < by_value[1200]["latency_truth"] < 1.5 and 0.4 < by_value[500]["latency_truth"] < 0.8
+    chosen = {"take_threshold": 1.01, "fallback_answer_ms": 500}
+    assert result["decisions"] == chosen
+    assert json.loads((tmp_path / "out" / "decisions.json").read_text()) == chosen

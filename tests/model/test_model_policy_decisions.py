@@ -1,0 +1,105 @@
+"""How the model policy turns floor probabilities into actions: thresholds, early arms, the
+hard fallbacks under it, and tuned thresholds read from the checkpoint folder."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from microturn.runtime.engine.heuristic import HeuristicPolicy
+from microturn.runtime.engine.policy import FloorAction, TurnDecision, TurnInput, make_policy
+from microturn.runtime.model.checkpoint import save_checkpoint
+from microturn.runtime.model.config import FLOOR_ACTIONS
+from microturn.runtime.model.policy import DecisionOptions, ModelPolicy, _with_fallback
+from model_helpers import make_model
+
+
+def logits(**probs: float) -> torch.Tensor:
+    """Floor logits whose softmax gives `probs` (the rest shared by the other actions)."""
+    rest = (1.0 - sum(probs.values())) / (len(FLOOR_ACTIONS) - len(probs))
+    return torch.tensor([math.log(probs.get(a, rest)) for a in FLOOR_ACTIONS])
+
+
+def turn(agent_speaking=False, ms=200, audio=None):
+    audio = np.zeros(3200, np.float32) if audio is None else audio
+    return TurnInput(session_id="s", media_ms=ms, audio=audio, agent_speaking=agent_speaking)
+
+
+def decide(options: DecisionOptions, floor, agent_speaking=False) -> TurnDecision:
+    return ModelPolicy(make_model(seed=1), options, fallback=None)._action(turn(agent_speaking), floor)
+
+
+def test_thresholds_not_argmax_decide():
+    unsure = logits(SPEAK=0.4, LISTEN=0.5)
+    assert decide(DecisionOptions(), unsure).action is FloorAction.LISTEN
+    assert decide(DecisionOptions(take_threshold=0.3), unsure).action is FloorAction.SPEAK
+    early = decide(DecisionOptions(early_take_threshold=0.3, early_take_silence_ms=150), unsure)
+    assert early == TurnDecision(FloorAction.LISTEN, speak_after_silence_ms=150)
+
+    over_agent = logits(YIELD=0.3, CONTINUE=0.6)
+    assert decide(DecisionOptions(), over_agent, agent_speaking=True) == TurnDecision(FloorAction.CONTINUE)
+    assert decide(DecisionOptions(yield_threshold=0.25), over_agent, True).action is FloorAction.YIELD
+    armed = decide(DecisionOptions(early_yield_threshold=0.2, early_yield_speech_ms=96), over_agent, True)
+    assert armed == TurnDecision(FloorAction.CONTINUE, yield_after_speech_ms=96)
+    # while the agent speaks, a confident SPEAK is not a reason to do anything but go on
+    assert decide(DecisionOptions(), logits(SPEAK=0.9), True).action is FloorAction.CONTINUE
+
+
+def test_the_fallback_overrules_only_where_its_timer_ran_out():
+    listen = TurnDecision(FloorAction.LISTEN, speak_after_silence_ms=150)
+    assert _with_fallback(listen, TurnDecision(FloorAction.SPEAK)) == TurnDecision(FloorAction.SPEAK)
+    assert _with_fallback(TurnDecision(FloorAction.CONTINUE), TurnDecision(FloorAction.YIELD)).action is FloorAction.YIELD
+    merged = _with_fallback(listen, TurnDecision(FloorAction.LISTEN, speak_after_silence_ms=900))
+    assert merged.speak_after_silence_ms == 150  # the sooner arm
+    merged = _with_fallback(TurnDecision(FloorAction.LISTEN), TurnDecision(FloorAction.LISTEN, speak_after_silence_ms=900))
+    assert merged.speak_after_silence_ms == 900
+    said = TurnDecision(FloorAction.SPEAK, text="hi")
+    assert _with_fallback(said, TurnDecision(FloorAction.LISTEN)) is said
+
+
+class LoudVAD:
+    """Speech = loud, per 32 ms chunk: enough for the fallback's timers."""
+
+    sample_rate = 16000
+    chunk_samples = 512
+
+    def reset(self):
+        pass
+
+    def chunk_probs(self, audio):
+        a = np.asarray(audio, np.float32)
+        n = len(a) // 512
+        return (np.abs(a[: n * 512].reshape(n, 512)).max(axis=1) > 0.1).astype(np.float32)
+
+    def speech_prob(self, audio):
+        return float(np.abs(audio).max() > 0.1)
+
+
+def test_a_model_that_never_acts_is_rescued_by_the_fallback():
+    never = DecisionOptions(take_threshold=1.01, yield_threshold=1.01, backchannel_threshold=1.01)
+    fallback = HeuristicPolicy(end_of_turn_ms=1200, barge_in_ms=1000, vad_factory=LoudVAD)
+    policy = ModelPolicy(make_model(seed=2), never, fallback=fallback)
+    policy.open("s")
+    loud = (np.sin(np.arange(3200) * 0.3) * 0.5).astype(np.float32)
+    actions = [policy.step([turn(False, 200 * (k + 1), loud if k < 5 else None)])[0].action for k in range(12)]
+    # 1 s of speech, then silence: LISTEN until 1.2 s of silence, then SPEAK
+    assert actions[:10] == [FloorAction.LISTEN] * 10 and actions[10] is FloorAction.SPEAK
+    # the user talks over the agent: six 32 ms chunks (192 ms) a tick, YIELD once the run is 1 s
+    speaking = [policy.step([turn(True, 3000 + 200 * k, loud)])[0] for k in range(6)]
+    assert [d.action for d in speaking] == [FloorAction.CONTINUE] * 5 + [FloorAction.YIELD]
+    assert speaking[0].yield_after_speech_ms == 1000 - 192  # the engine's watch may cut sooner, between ticks
+
+
+def test_tuned_thresholds_come_from_the_checkpoint_folder(tmp_path):
+    save_checkpoint(make_model(seed=3), tmp_path / "ck")
+    (tmp_path / "ck" / "decisions.json").write_text(json.dumps({"take_threshold": 0.3, "yield_threshold": 0.4}))
+    policy = make_policy("model", checkpoint=str(tmp_path / "ck"))
+    assert (policy.decisions.take_threshold, policy.decisions.yield_threshold) == (0.3, 0.4)
+    assert make_policy("model", checkpoint=str(tmp_path / "ck"), take_threshold=0.7).decisions.take_threshold == 0.7
+    (tmp_path / "ck" / "decisions.json").write_text(json.dumps({"take_thresold": 0.3}))
+    with pytest.raises(ValueError, match="unknown decision options.*take_thresold"):
+        make_policy("model", checkpoint=str(tmp_path / "ck"))
