@@ -1,9 +1,14 @@
 """Background reasoning: an equation tutor whose answers are checked by the reasoner service.
 
-One file, two halves, run in two processes:
+One file, two halves (EquationTutor, the agent; EncouragingChecker, the reasoner backend), in
+two processes. `dev` can start both:
 
-    microturn reasoner --backend examples/background_reasoning.py   # EncouragingChecker, below
-    microturn dev examples/background_reasoning.py                  # EquationTutor, below
+    microturn dev examples/background_reasoning.py --reasoner-backend examples/background_reasoning.py
+
+or run the reasoner yourself and point `dev` at it:
+
+    microturn reasoner --backend examples/background_reasoning.py --port 50061
+    microturn dev examples/background_reasoning.py --reasoner 127.0.0.1:50061
 
 The agent never waits for the reasoner. It acknowledges an answer at once and asks the reasoner
 to check it (`session.ask`); the verdict comes back as an `Interjection` anchored at the moment

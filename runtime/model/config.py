@@ -94,6 +94,9 @@ class ModelConfig:
 
 CONFIGS: dict[str, ModelConfig] = {
     "tiny": ModelConfig(),
+    # tiny with a finer audio input (40 dMel bins x 16 levels): turn ends are told by the shape
+    # of the last syllables (falling energy, lengthening), which 16 x 8 blurs. 41k more weights.
+    "tiny-mel40": ModelConfig(name="tiny-mel40", n_mels=40, audio_levels=16),
     "gpu-1b": ModelConfig(
         name="gpu-1b", d_model=1536, n_layers=16, n_heads=12, n_kv_heads=4, head_dim=128,
         n_experts=16, top_k=2, d_expert=768, n_mels=80, audio_levels=16, video_grid=64,

@@ -54,8 +54,10 @@ class Acoustics:
             echo_db=None if rng.random() < 0.15 else float(rng.uniform(-35, -10)),
             far_rt60=float(rng.uniform(0.35, 1.0)),
             far_cutoff_hz=float(rng.uniform(1500, 4000)),
-            noise_color=None if rng.random() < 0.2 else str(rng.choice(["white", "pink", "brown", "hum"])),
-            snr_db=float(rng.uniform(12, 45)),
+            # always some floor: a real microphone never gives digital zero, and a model that has
+            # heard pure zeros in training takes a -70 dBFS dither floor for something else
+            noise_color=str(rng.choice(["white", "white", "pink", "brown", "hum"])),
+            snr_db=float(rng.uniform(12, 60)),
             babble_db=float(rng.uniform(-30, -15)) if rng.random() < 0.25 else None,
             output_gain_db=float(rng.uniform(-6, 4)),
         )
