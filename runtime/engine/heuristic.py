@@ -106,14 +106,15 @@ class HeuristicPolicy:
             st.run_ms, st.run_power, st.run_chunks = 0.0, 0.0, 0
             return
         st.heard_user = st.heard_user or not turn.agent_speaking
-        power = _chunk_power(turn.audio, len(above))
+        gated = o.near_field_db is not None  # levels are only needed for the near-field gate
+        power = _chunk_power(turn.audio, len(above)) if gated else np.zeros(len(above))
         for speech, p in zip(above, power):
             if speech:
                 st.run_ms += chunk_ms
                 st.run_power += p
                 st.run_chunks += 1
                 st.silence_ms = 0.0
-                if not turn.agent_speaking and p > 0:  # the user's own level, slowly tracked
+                if gated and not turn.agent_speaking and p > 0:  # the user's own level, slowly tracked
                     db = 10 * np.log10(p)
                     st.user_db = db if st.user_db is None else 0.98 * st.user_db + 0.02 * db
             else:
@@ -152,7 +153,8 @@ class HeuristicPolicy:
 
 
 def _chunk_power(audio: np.ndarray, n: int) -> np.ndarray:
-    """Mean square of each of the `n` equal chunks the VAD scored `audio` in."""
+    """Mean square of `audio` cut into `n` equal chunks: near enough the VAD's own chunks (it
+    carries a few leftover samples from turn to turn) for a level averaged over a whole run."""
     a = np.asarray(audio, np.float32)
     size = max(1, len(a) // max(n, 1))
     return (a[: n * size].reshape(n, size).astype(np.float64) ** 2).mean(axis=1) if n else np.zeros(0)

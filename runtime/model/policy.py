@@ -18,8 +18,11 @@ whatever the model says; both act between ticks through the engine's watch.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -60,7 +63,7 @@ class DecisionOptions:
     fallback_answer_ms: answer after this much silence after user speech whatever the model
         says (0: off). About 1.2 s: longer than the pauses people make mid-turn.
     fallback_yield_ms: yield after this long a run of speech over the agent (0: off), if the
-        run is near-field: within `fallback_near_field_db` of the user's own level (None: any).
+        run is near-field: within `fallback_near_field_db` of the user's own level (inf: any).
     """
 
     take_threshold: float = 0.5
@@ -72,7 +75,7 @@ class DecisionOptions:
     early_yield_speech_ms: int = 128
     fallback_answer_ms: int = 1200
     fallback_yield_ms: int = 1000
-    fallback_near_field_db: float | None = 6.0
+    fallback_near_field_db: float = 6.0
 
 
 @dataclass
@@ -227,32 +230,29 @@ def make_model_policy(
     invariant: bool = True,
     device: str = "cpu",
     seed: int = 0,
-    take_threshold: float = 0.5,
-    yield_threshold: float = 0.5,
-    backchannel_threshold: float = 0.5,
-    early_take_threshold: float = 1.0,
-    early_take_silence_ms: int = 160,
-    early_yield_threshold: float = 1.0,
-    early_yield_speech_ms: int = 128,
-    fallback_answer_ms: int = 1200,
-    fallback_yield_ms: int = 1000,
-    fallback_near_field_db: float | None = 6.0,
+    take_threshold: float | None = None,
+    yield_threshold: float | None = None,
+    backchannel_threshold: float | None = None,
+    early_take_threshold: float | None = None,
+    early_take_silence_ms: int | None = None,
+    early_yield_threshold: float | None = None,
+    early_yield_speech_ms: int | None = None,
+    fallback_answer_ms: int | None = None,
+    fallback_yield_ms: int | None = None,
+    fallback_near_field_db: float | None = None,
 ) -> ModelPolicy:
     """The interaction model as a floor policy.
 
     checkpoint: a folder written by `microturn model init` / `microturn train` (or its
         .safetensors file); None builds `config` with random weights (seeded), which babbles.
-        A checkpoint folder may hold `decisions.json` (tuned thresholds, see DecisionOptions);
-        arguments given here that differ from the defaults win over it.
+        A checkpoint folder may hold `decisions.json` (tuned thresholds, see DecisionOptions).
     backend: "torch" (reference), "triton" (kernels) or "tensorrt" (see model/README.md).
     invariant: batch-invariant CPU mode for the torch backend (the triton kernels always are).
-    The rest: `DecisionOptions`.
+    The rest: `DecisionOptions`, each named here so callers (`eval run --policy-option`) can
+    see it; one left at None comes from `decisions.json`, else the DecisionOptions default.
     """
-    given = dict(take_threshold=take_threshold, yield_threshold=yield_threshold,
-                 backchannel_threshold=backchannel_threshold, early_take_threshold=early_take_threshold,
-                 early_take_silence_ms=early_take_silence_ms, early_yield_threshold=early_yield_threshold,
-                 early_yield_speech_ms=early_yield_speech_ms, fallback_answer_ms=fallback_answer_ms,
-                 fallback_yield_ms=fallback_yield_ms, fallback_near_field_db=fallback_near_field_db)
+    args = dict(locals())
+    given = {f.name: args[f.name] for f in dataclasses.fields(DecisionOptions) if args[f.name] is not None}
     decisions = _decision_options(checkpoint, given)
     ops = make_ops(backend, invariant=invariant)
     if checkpoint:
@@ -266,13 +266,8 @@ def make_model_policy(
 
 
 def _decision_options(checkpoint: str | None, given: dict) -> DecisionOptions:
-    """Defaults < the checkpoint's `decisions.json` < arguments that differ from the defaults."""
-    import dataclasses
-    import json
-    from pathlib import Path
-
-    defaults = DecisionOptions()
-    values = dataclasses.asdict(defaults)
+    """Defaults < the checkpoint's `decisions.json` < the arguments given."""
+    values = dataclasses.asdict(DecisionOptions())
     if checkpoint:
         folder = Path(checkpoint) if Path(checkpoint).is_dir() else Path(checkpoint).parent
         tuned = folder / "decisions.json"
@@ -282,5 +277,5 @@ def _decision_options(checkpoint: str | None, given: dict) -> DecisionOptions:
             if unknown:
                 raise ValueError(f"{tuned}: unknown decision options {sorted(unknown)}; known: {sorted(values)}")
             values.update(saved)
-    values.update({k: v for k, v in given.items() if v != getattr(defaults, k)})
+    values.update(given)
     return DecisionOptions(**values)

@@ -100,6 +100,8 @@ def test_tuned_thresholds_come_from_the_checkpoint_folder(tmp_path):
     policy = make_policy("model", checkpoint=str(tmp_path / "ck"))
     assert (policy.decisions.take_threshold, policy.decisions.yield_threshold) == (0.3, 0.4)
     assert make_policy("model", checkpoint=str(tmp_path / "ck"), take_threshold=0.7).decisions.take_threshold == 0.7
+    # an argument given explicitly wins even when it equals the default
+    assert make_policy("model", checkpoint=str(tmp_path / "ck"), take_threshold=0.5).decisions.take_threshold == 0.5
     (tmp_path / "ck" / "decisions.json").write_text(json.dumps({"take_thresold": 0.3}))
     with pytest.raises(ValueError, match="unknown decision options.*take_thresold"):
         make_policy("model", checkpoint=str(tmp_path / "ck"))
