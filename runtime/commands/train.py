@@ -23,6 +23,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--batch-size", type=int, default=16, help="crops per step (default 16)")
     p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (default 3e-3)")
     p.add_argument("--threads", type=int, default=0, help="torch threads (default: all cores)")
+    p.add_argument("--group-weight", action="append", default=[], metavar="GROUP=FACTOR",
+                   help="scale one label group's loss weight, replacing the default factor for it "
+                        "(defaults: TAKE=0.4, YIELD=0.6; groups: see train/loop.py); repeatable")
     p.add_argument("--eval-data", help="a `train data --split eval` directory: report held-out results too")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run_train)
@@ -94,9 +97,15 @@ def run_train(args) -> int:
     if args.minutes <= 0 or args.batch_size < 1 or args.lr <= 0:
         print("microturn train: --minutes, --batch-size and --lr must be positive", file=sys.stderr)
         return 2
+    try:
+        scale = _group_weights(args.group_weight)
+    except ValueError as exc:
+        print(f"microturn train: {exc}", file=sys.stderr)
+        return 2
     options = TrainOptions(config=args.config, minutes=args.minutes, seed=args.seed,
                            batch_size=args.batch_size, lr=args.lr, threads=args.threads,
-                           progress=not args.quiet, eval_data=args.eval_data)
+                           progress=not args.quiet, eval_data=args.eval_data,
+                           group_weight_scale=scale)
     try:
         result = train(Path(args.data), Path(args.out), options)
     except (ValueError, FileNotFoundError) as exc:
@@ -104,3 +113,22 @@ def run_train(args) -> int:
         return 2
     print(json.dumps(result, indent=1))
     return 0
+
+
+def _group_weights(pairs: list[str]) -> tuple[tuple[str, float], ...]:
+    """`["TAKE=1.0"]` -> the default group factors with TAKE replaced."""
+    from microturn.runtime.train.loop import GROUPS, TrainOptions
+
+    scale = dict(TrainOptions.group_weight_scale)
+    for pair in pairs:
+        group, sep, value = pair.partition("=")
+        if not sep or group not in GROUPS:
+            raise ValueError(f"--group-weight {pair!r}: expected GROUP=FACTOR with GROUP one of {', '.join(GROUPS)}")
+        try:
+            factor = float(value)
+        except ValueError:
+            raise ValueError(f"--group-weight {pair!r}: {value!r} is not a number") from None
+        if factor <= 0:
+            raise ValueError(f"--group-weight {pair!r}: the factor must be positive")
+        scale[group] = factor
+    return tuple(scale.items())

@@ -1,8 +1,9 @@
 """Lay out one synthetic two-party conversation: a `Timeline` (the truth) plus audio clips.
 
 An episode is a run of *scenes* placed one after another on a cursor (milliseconds):
-- `exchange`: a user turn (complete, or with 1-2 mid-turn pauses of 0.2-1.8 s whose first part
-  may or may not end in continuation punctuation), then the agent's answer;
+- `exchange`: a user turn (complete, or with 1-2 mid-turn pauses of 0.2-1.8 s: inside a clause
+  cut at a word boundary, after an incomplete lead-in, or after a complete clause, with or
+  without continuation punctuation), then the agent's answer;
 - `monologue`: a long user turn whose later pauses are backchannel slots (the agent's own
   "mm-hm" is placed there, so its echo is in the input too), then the agent's answer;
 - `prompt`: silence, then a visual change or a due timer, then the agent speaks up;
@@ -119,12 +120,41 @@ class EpisodeBuilder:
             return ""  # no final punctuation: prosody alone must not decide the turn end
         return "?" if question and r < 0.8 else "."
 
-    def _pause_part(self) -> tuple[str, bool]:
-        """First part of a paused turn and whether it was an incomplete lead-in."""
-        if self.rng.random() < 0.5:
-            return self._sentence(self.words.lead_in()) + str(self.rng.choice(["", "...", ","])), True
+    # Where a mid-turn pause falls. Most real hesitations come *inside* a clause ("what is
+    # seven times ... eight"), so most pauses here cut a clause at a word boundary: the words
+    # before the pause are incomplete whatever their prosody, and the model has to hear that.
+    # A pause after a complete clause usually carries continuation prosody ("," or "..."); a
+    # complete clause with a falling end and then more speech is kept rare (about one pause in
+    # ten), because nothing in the audio can tell it from a finished turn and a larger share only
+    # teaches the model to hedge at every turn end (the tiny-floor-v1 recipe had one in four).
+    PAUSE_CUTS = {"cut": 0.45, "lead_in": 0.25, "complete": 0.30}
+    # Monologues pause mostly between complete phrases, where a listener's "mm-hm" fits; only
+    # those pauses become backchannel slots.
+    MONOLOGUE_PAUSE_CUTS = {"cut": 0.25, "lead_in": 0.15, "complete": 0.60}
+    CONTINUATION = {",": 0.35, "...": 0.35, ".": 0.15, "": 0.15}
+
+    def _continuation_punct(self) -> str:
+        marks = list(self.CONTINUATION)
+        return str(self.rng.choice(marks, p=list(self.CONTINUATION.values())))
+
+    def _pause_part(self, cuts: dict[str, float]) -> tuple[str, bool, tuple[str, bool] | None]:
+        """The words before a mid-turn pause: (text, incomplete, rest of a cut clause)."""
+        kind = str(self.rng.choice(list(cuts), p=list(cuts.values())))
+        if kind == "cut":
+            clause = self.words.user_clause()
+            words = self._sentence(clause).split()
+            if len(words) >= 2:
+                k = int(self.rng.integers(1, len(words)))
+                # Half the cuts end without punctuation, which eSpeak says with a falling,
+                # sentence-final contour: lexically incomplete, prosodically "done".
+                mark = str(self.rng.choice(["", "", ",", "..."]))
+                rest = (" ".join(words[k:]), clause.template.startswith("question"))
+                return " ".join(words[:k]) + mark, True, rest
+            kind = "lead_in"
+        if kind == "lead_in":
+            return self._sentence(self.words.lead_in()) + str(self.rng.choice(["", "...", ","])), True, None
         clause = self._sentence(self.words.user_clause(question=False))
-        return clause + str(self.rng.choice([",", ".", "", "..."])), False
+        return clause + self._continuation_punct(), False, None
 
     def _user_turn(self, t: int, n_pauses: int, bc_after_ms: int | None = None) -> int:
         """Place a user turn with `n_pauses` mid-turn pauses; returns its end.
@@ -133,9 +163,16 @@ class EpisodeBuilder:
         spans, bc_pauses = [], set()
         cur, last_bc = t, t
         incomplete = False
+        rest: tuple[str, bool] | None = None  # the remainder of a clause cut by the last pause
         for i in range(n_pauses + 1):
-            if i < n_pauses:
-                text, incomplete_next = self._pause_part()
+            last = i == n_pauses
+            if rest is not None:  # finish the cut clause first
+                words, question = rest
+                text = words + (self._final_punct(question) if last else self._continuation_punct())
+                incomplete_next, rest = False, None
+            elif not last:
+                cuts = self.PAUSE_CUTS if bc_after_ms is None else self.MONOLOGUE_PAUSE_CUTS
+                text, incomplete_next, rest = self._pause_part(cuts)
             else:
                 clause = self.words.user_clause()
                 text = self._sentence(clause) + self._final_punct(clause.template.startswith("question"))
@@ -145,9 +182,10 @@ class EpisodeBuilder:
             incomplete = incomplete_next
             end = self._clip(cur, self._say(text, self.user), "user")
             spans.append((cur, end))
-            if i < n_pauses:
+            if not last:
                 pause = self._pause_ms()
-                if bc_after_ms is not None and end - last_bc >= bc_after_ms:
+                phrase_done = not incomplete and rest is None
+                if bc_after_ms is not None and phrase_done and end - last_bc >= bc_after_ms:
                     slot = first_decision_at_or_after(end + self.labels.backchannel_delay_ms)
                     if slot + MICRO_TURN_MS <= end + pause:
                         bc_pauses.add(i)

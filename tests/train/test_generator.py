@@ -145,3 +145,47 @@ def test_bad_options_are_refused(tmp_path, capsys):
     assert main(["train", "data", "--out", str(a_file), "--hours", "0.001", "--quiet"]) == 2
     assert "cannot write" in capsys.readouterr().err
     assert a_file.read_text() == "not a directory"
+
+
+class _WordClock:
+    """A stand-in speaker for layout tests only: 250 ms of tone per word, no eSpeak."""
+
+    def say(self, text, voice, seed, rate_jitter=0.0):
+        return np.full(4000 * max(1, len(text.split())), 0.1, np.float32)
+
+
+def _builder(seed, monkeypatch, cuts):
+    from microturn.runtime.train.episodes import EpisodeBuilder
+    from microturn.runtime.train.timeline import Timeline
+    from microturn.runtime.train.voices import draw_voice
+
+    monkeypatch.setattr(EpisodeBuilder, "PAUSE_CUTS", cuts)
+    monkeypatch.setattr(EpisodeBuilder, "MONOLOGUE_PAUSE_CUTS", cuts)
+    b = EpisodeBuilder(np.random.default_rng(seed), _WordClock())
+    b.clips, b.templates, b.templates_text, b.tl = [], [], [], Timeline(duration_ms=0)
+    b.user = b.agent = draw_voice(b.rng, "train")
+    return b
+
+
+def test_a_pause_cut_inside_a_clause_resumes_it_without_a_connector(monkeypatch):
+    for seed in range(20):
+        b = _builder(seed, monkeypatch, {"cut": 1.0, "lead_in": 0.0, "complete": 0.0})
+        b.words.connector = lambda: "CONNECTOR"
+        b._user_turn(0, n_pauses=1)
+        first, rest = b.templates_text
+        assert len(b.templates) == 1, "both parts come from one clause"
+        assert "CONNECTOR" not in rest and first[-1] != "?"
+    # after a complete clause the turn goes on with a connector
+    b = _builder(0, monkeypatch, {"cut": 0.0, "lead_in": 0.0, "complete": 1.0})
+    b.words.connector = lambda: "CONNECTOR"
+    b._user_turn(0, n_pauses=1)
+    assert b.templates_text[1].startswith("CONNECTOR ") and len(b.templates) == 2
+
+
+def test_monologue_backchannels_come_only_after_complete_phrases(monkeypatch):
+    for seed in range(10):
+        b = _builder(seed, monkeypatch, {"cut": 1.0, "lead_in": 0.0, "complete": 0.0})
+        b._user_turn(0, n_pauses=5, bc_after_ms=0)
+        turn = b.tl.user_turns[0]
+        # parts alternate: cut (incomplete) / rest of that clause (complete)
+        assert turn.backchannel_pauses and all(i % 2 == 1 for i in turn.backchannel_pauses)

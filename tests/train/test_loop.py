@@ -159,3 +159,13 @@ def test_group_weight_scale_moves_the_decision_threshold():
     assert float((scaled.numpy() * freq).sum()) == pytest.approx(1.0, rel=1e-5)  # still mean 1
     with pytest.raises(ValueError, match="unknown label group"):
         class_weights(counts, 0.5, (("TAKEOVER", 0.5),))
+
+
+def test_group_weight_option_replaces_one_default_and_refuses_bad_input():
+    from microturn.runtime.commands.train import _group_weights
+
+    assert dict(_group_weights(["TAKE=1.0"])) == {"TAKE": 1.0, "YIELD": 0.6}
+    assert dict(_group_weights([])) == {"TAKE": 0.4, "YIELD": 0.6}
+    for bad in ("TAKE", "NOPE=1", "TAKE=x", "TAKE=0"):
+        with pytest.raises(ValueError, match="--group-weight"):
+            _group_weights([bad])
