@@ -57,6 +57,17 @@ def add_parser(subparsers) -> None:
     t.add_argument("--install", action="store_true",
                    help="also copy decisions.json into the checkpoint folder (the policy reads it there)")
     t.set_defaults(func=run_tune)
+    e = sub.add_parser("episodes", help="open-loop event metrics of a model checkpoint on held-out "
+                                        "`train data --split eval` episodes (false yields, false starts, "
+                                        "monologue backchannels, prompts)")
+    e.add_argument("--data", required=True, help="a data set written by `microturn train data --split eval`")
+    e.add_argument("--checkpoint", required=True, help="model checkpoint folder (its decisions.json is used)")
+    e.add_argument("--policy-option", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a decision threshold, e.g. take_threshold=0.3 (repeatable)")
+    e.add_argument("--limit", type=int, help="only the first N episodes")
+    e.add_argument("--out", help="also write the report (JSON) here")
+    e.add_argument("--json", action="store_true", help="print only the JSON summary")
+    e.set_defaults(func=run_episodes)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
 
@@ -174,6 +185,56 @@ def run_tune(args) -> int:
         shutil.copy(Path(args.out) / "decisions.json", Path(args.checkpoint) / "decisions.json")
         print(f"installed into {args.checkpoint}")
     return 0
+
+
+def run_episodes(args) -> int:
+    import dataclasses
+
+    from microturn.runtime.eval import targets
+    from microturn.runtime.eval.episodes import evaluate_episodes
+    from microturn.runtime.model.policy import DecisionOptions, _decision_options
+
+    try:
+        extra = _policy_options(args.policy_option)
+        unknown = sorted(set(extra) - {f.name for f in dataclasses.fields(DecisionOptions)})
+        if unknown:
+            raise ValueError(f"--policy-option {unknown[0]}: not a decision option")
+        if not (Path(args.data) / "manifest.json").is_file():
+            raise ValueError(f"--data {args.data}: no manifest.json (make one with `microturn train data --split eval`)")
+        t0 = time.perf_counter()
+        report = evaluate_episodes(args.data, args.checkpoint, _decision_options(args.checkpoint, extra),
+                                   max_episodes=args.limit, progress=not args.json)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"microturn eval episodes: {exc}", file=sys.stderr)
+        return 2
+    report["wall_s"] = round(time.perf_counter() - t0, 1)
+    report["targets"] = targets.check(report["summary"], targets.EPISODE_TARGETS)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(report, indent=1))
+    if args.json:
+        print(json.dumps({k: report[k] for k in ("summary", "targets", "decisions", "wall_s")}, indent=1))
+        return 0
+    for key, value in report["summary"]["episodes"].items():
+        print(f"{key:32s} {value}")
+    print("\n" + "\n".join(line for line in targets.table(report["summary"]).splitlines()
+                            if "open loop" in line or line.startswith("|--") or line.startswith("| target")))
+    print(_breakdown_table(report["breakdown"]))
+    print(f"\n{report['summary']['episodes']['episodes']} episodes in {report['wall_s']} s")
+    return 0
+
+
+def _breakdown_table(breakdown: dict) -> str:
+    """Markdown: one row per factor bucket (how the open-loop metrics move with conditions)."""
+    from microturn.runtime.eval.episodes import BREAKDOWN_METRICS
+
+    lines = ["", "| factor | bucket | episodes | " + " | ".join(BREAKDOWN_METRICS) + " |",
+             "|---" * (3 + len(BREAKDOWN_METRICS)) + "|"]
+    for factor, buckets in breakdown.items():
+        for name, m in buckets.items():
+            cells = ["-" if m[k] is None else f"{m[k]:g}" for k in BREAKDOWN_METRICS]
+            lines.append(f"| {factor} | {name} | {m['episodes']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def run_score(args) -> int:

@@ -8,8 +8,10 @@ from typing import Any
 HEADLINE: list[tuple[str, str, str, str]] = [
     ("v1/pause_handling", "TOR", "pause TOR", "low"),
     ("v1/pause_handling", "TOR_truth", "pause TOR truth", "low"),
+    ("v1/pause_handling", "TOR_truth_short", "pause<=1.2s TOR truth", "low"),
     ("v1/smooth_turn_taking", "TOR", "turn TOR", "high"),
     ("v1/smooth_turn_taking", "latency", "turn lat s", "low"),
+    ("v1/smooth_turn_taking", "latency_truth_median", "turn lat truth p50 s", "low"),
     ("v1/user_interruption", "TOR", "intr TOR", "high"),
     ("v1/user_interruption", "latency", "intr lat s", "low"),
     ("v1/user_interruption", "keyword_proxy", "intr kw*", "high"),

@@ -83,6 +83,7 @@ def score_item(item: Item, output: np.ndarray, detector, input_audio: np.ndarray
         # truth-anchored: did the agent start speaking before the user's turn really ended?
         user_end = max((seg["end"] for seg in truth.get("segments", []) if seg["who"] == "user"), default=duration)
         res["take_over_truth"] = int(any(o < user_end for o in onsets))
+        res["pause_s"] = truth.get("pause_s")
     elif item.task == "v1/smooth_turn_taking":
         t0 = item.event[0]
         res["take_over"] = m.take_over(words)
@@ -156,6 +157,7 @@ def _r(x: float | None) -> float | None:
     return None if x is None else round(x, 4)
 
 
+SHORT_PAUSE_S = 1.2  # pauses up to the answer fallback (issue 6: "answer after about 1.2 s")
 YIELD_GRACE_S = 0.6   # a cut this soon after the user's segment ends still counts as yielding to it
 
 
@@ -186,6 +188,11 @@ def _mean(vals) -> float | None:
     return round(float(np.mean(vals)), 4) if vals else None
 
 
+def _median(vals) -> float | None:
+    vals = [v for v in vals if v is not None]
+    return round(float(np.median(vals)), 4) if vals else None
+
+
 def _rate(vals) -> float | None:
     vals = [v for v in vals if v is not None]
     return round(sum(bool(v) for v in vals) / len(vals), 4) if vals else None
@@ -208,14 +215,22 @@ def summarize(results: list[dict]) -> dict[str, dict[str, Any]]:
             s["latency"] = _r(m.mean_latency_over_take_overs(tos, [r.get("latency") for r in rs]))
             lt = m.mean_latency_over_take_overs(tos, [r.get("latency_truth") for r in rs])
             s["latency_truth"] = _r(lt)
+            s["latency_truth_median"] = _median([r.get("latency_truth") for r, to in zip(rs, tos) if to])
             s["detector_error"] = _mean([abs(r["detector_error"]) if r.get("detector_error") is not None else None for r in rs])
         if task == "v1/pause_handling":
             s["TOR_truth"] = _rate([r["take_over_truth"] for r in rs])
+            # Split at the answer fallback the issue requires (answer after about 1.2 s of
+            # silence): a pause longer than that is taken by design, by any conforming policy.
+            short = [r for r in rs if r.get("pause_s") is not None and r["pause_s"] <= SHORT_PAUSE_S]
+            s["n_short"] = len(short)
+            s["TOR_truth_short"] = _rate([r["take_over_truth"] for r in short])
+            s["TOR_truth_long"] = _rate([r["take_over_truth"] for r in rs if r not in short and r.get("pause_s") is not None])
         if task == "v1/backchannel":
             s["freq"] = _mean([r["backchannel_freq"] for r in rs])
         if task == "v1/user_interruption" or task.startswith("v1.5/"):
             s["talking_at_onset"] = _rate([r.get("talking_at_onset_truth") for r in rs])
             s["stop_latency_truth"] = _mean([r.get("stop_latency_truth") for r in rs])
+            s["stop_latency_truth_median"] = _median([r.get("stop_latency_truth") for r in rs])
         if task.startswith("v1.5/"):
             s["stop_latency"] = _mean([r.get("stop_latency") for r in rs])
             s["response_latency"] = _mean([r.get("response_latency") for r in rs])

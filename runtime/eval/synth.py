@@ -114,12 +114,19 @@ def _other_voice(rng, user_voice):
 
 
 # ------------------------------------------------------------------ one builder per task
-# Each returns (scene, duration_s, official files {name: json}, truth extras).
+# Each takes the item's generator and index and returns
+# (scene, duration_s, official files {name: json}, truth extras).
 
-def _pause_handling(rng):
+# Pause lengths, taken in turn by item index so every suite has the same spread: four of six
+# within the 0.4-1.2 s the issue's pauses span (up to the 1.2 s answer fallback), two longer,
+# which any policy with that fallback takes (scored apart: `TOR_truth_short` / `_long`).
+PAUSES_S = (0.5, 0.7, 0.9, 1.1, 1.3, 1.6)
+
+
+def _pause_handling(rng, index: int):
     voice = _pick(rng, _voices)
     first, second = _pick(rng, bank.PAUSED_TURNS)
-    pause = float(rng.choice([0.7, 1.0, 1.3, 1.6]))
+    pause = PAUSES_S[index % len(PAUSES_S)]
     sc = Scene(rng)
     a = sc.say(LEAD_IN_S, first, voice)
     b = sc.say(a["end"] + pause, second, voice)
@@ -129,7 +136,7 @@ def _pause_handling(rng):
                                     "expected": "no take-over"}
 
 
-def _smooth_turn_taking(rng):
+def _smooth_turn_taking(rng, index: int):
     voice = _pick(rng, _voices)
     question, answer = _pick(rng, bank.QUESTIONS)
     sc = Scene(rng)
@@ -140,7 +147,7 @@ def _smooth_turn_taking(rng):
                                     "expected": "take the turn fast"}
 
 
-def _backchannel_v1(rng):
+def _backchannel_v1(rng, index: int):
     voice = _pick(rng, _voices)
     phrases = _pick(rng, bank.MONOLOGUES)
     sc = Scene(rng)
@@ -204,12 +211,12 @@ def _v15_overlap(rng, kind: str):
 BUILDERS: dict[str, Callable] = {
     "v1/pause_handling": _pause_handling,
     "v1/smooth_turn_taking": _smooth_turn_taking,
-    "v1/user_interruption": lambda rng: _interruption(rng, v15=False),
+    "v1/user_interruption": lambda rng, index: _interruption(rng, v15=False),
     "v1/backchannel": _backchannel_v1,
-    "v1.5/user_interruption": lambda rng: _interruption(rng, v15=True),
-    "v1.5/user_backchannel": lambda rng: _v15_overlap(rng, "backchannel"),
-    "v1.5/talking_to_other": lambda rng: _v15_overlap(rng, "other"),
-    "v1.5/background_speech": lambda rng: _v15_overlap(rng, "background"),
+    "v1.5/user_interruption": lambda rng, index: _interruption(rng, v15=True),
+    "v1.5/user_backchannel": lambda rng, index: _v15_overlap(rng, "backchannel"),
+    "v1.5/talking_to_other": lambda rng, index: _v15_overlap(rng, "other"),
+    "v1.5/background_speech": lambda rng, index: _v15_overlap(rng, "background"),
 }
 
 
@@ -222,7 +229,7 @@ def synth_item(task: str, index: int, seed: int, folder: Path, voices: str = "de
         raise ValueError(f"unknown voice set {voices!r}; known: {sorted(VOICE_SETS)}")
     _voices = VOICE_SETS[voices]()
     rng = np.random.default_rng([seed, TASKS.index(task), index])
-    sc, duration, official, extras = BUILDERS[task](rng)
+    sc, duration, official, extras = BUILDERS[task](rng, index)
     duration = round(duration, 4)
     folder.mkdir(parents=True, exist_ok=True)
     noise_seed = int(rng.integers(2**31))

@@ -127,6 +127,7 @@ class TrainingSet:
                 offsets = z["episode_turns"]
             bounds += [(base + int(a), base + int(b)) for a, b in zip(offsets[:-1], offsets[1:])]
             base += int(offsets[-1])
+        self.bounds = bounds  # [(first, end)) global micro-turn indices of every episode
         self.dmel = np.concatenate(parts["dmel"])
         self.labels = np.concatenate(parts["labels"])
         self.flags = np.concatenate(parts["flags"])
@@ -179,13 +180,19 @@ class TrainingSet:
 
     def crops(self, starts: list[tuple[int, int]]) -> Batch:
         """Crops of window_turns micro-turns; each start comes with its episode's first turn."""
-        c = self.config
-        length, b = c.window_turns, len(starts)
+        length = self.config.window_turns
         idx = np.stack([np.arange(s, s + length) for s, _ in starts])         # [B, L]
+        return self.turns(idx, np.array([lo for _, lo in starts]))
+
+    def turns(self, idx: np.ndarray, first: np.ndarray) -> Batch:
+        """The micro-turns `idx` [B, L] (global indices; row b's episode starts at `first[b]`)
+        as model inputs, labels and text targets (a streaming evaluation takes L = 1)."""
+        c = self.config
+        b, length = idx.shape
         text_ids = self._text_ids(self.text[idx])                               # [B, L, text_out]
         # AGENT_TEXT input = what the text head wrote one micro-turn earlier (none at episode start)
-        prev = np.stack([np.arange(s - 1, s - 1 + length) for s, _ in starts])
-        first = np.array([lo for _, lo in starts])[:, None]
+        prev = idx - 1
+        first = np.asarray(first)[:, None]
         agent_in = self._text_ids(self.text[np.maximum(prev, 0)])
         agent_in[prev < first] = NONE_BYTE
         present = torch.from_numpy(self.has_video[idx])

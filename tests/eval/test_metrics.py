@@ -97,3 +97,19 @@ def test_keyword_proxy_matches_whole_words():
     assert m.contains_keyword("Four plus five is nine.", "nine")
     assert not m.contains_keyword("that is ninety", "nine")   # "ninety" is not "nine"
     assert m.contains_keyword("that makes twenty-five", "twenty five")
+
+
+def test_summary_splits_pauses_at_the_answer_fallback_and_reports_medians():
+    from microturn.runtime.eval.score import summarize
+
+    pauses = [{"task": "v1/pause_handling", "take_over": 0, "take_over_truth": int(p > 1.2), "pause_s": p}
+              for p in (0.5, 0.9, 1.1, 1.3, 1.6)]
+    turns = [{"task": "v1/smooth_turn_taking", "take_over": 1, "latency": x, "latency_truth": x,
+              "detector_error": 0.0} for x in (0.3, 0.32, 1.2)]
+    s = summarize(pauses + turns)
+    assert s["v1/pause_handling"]["TOR_truth"] == 0.4
+    assert s["v1/pause_handling"]["n_short"] == 3
+    assert s["v1/pause_handling"]["TOR_truth_short"] == 0.0
+    assert s["v1/pause_handling"]["TOR_truth_long"] == 1.0
+    assert s["v1/smooth_turn_taking"]["latency_truth_median"] == 0.32
+    assert abs(s["v1/smooth_turn_taking"]["latency_truth"] - 0.6067) < 1e-3

@@ -1,0 +1,276 @@
+"""Open-loop event metrics on held-out generator episodes (`microturn eval episodes`).
+
+The FD-bench-style items of `eval run` cannot see four of issue 6's targets: agent turns
+without a false yield, false starts per minute, backchannels per minute in monologues, and
+visual/timer prompts voiced within two micro-turns. The generator's episodes can: every
+episode of a `microturn train data --split eval` set (voices and templates training never
+used) comes with its timeline. Each episode is streamed through the model micro-turn by
+micro-turn exactly as a live session steps it (`StreamingSessions`, bounded KV window), the
+floor probabilities become actions with the checkpoint's `DecisionOptions`, and the actions are
+scored against the timeline.
+
+Open loop: the input is the recorded episode, in which the agent acts where the labels say it
+does (the agent's speech and its echo are in the microphone signal, the agent-speaking flag
+set), whatever the model decides. So each metric looks only at the model's *first* move at
+each opportunity (a yield while the agent talks, a start while the user holds the floor, a
+backchannel in a monologue pause, speaking up after a prompt); what would have followed that
+move live is not simulated. The hard fallbacks and the engine's between-tick watch are not
+applied: this measures the model's own decisions at micro-turn resolution.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from microturn.runtime.train.timeline import MICRO_TURN_MS, Timeline
+
+LISTEN, BACKCHANNEL, SPEAK, CONTINUE, YIELD, INTERJECT = range(6)  # FLOOR_ACTIONS order
+# A start this close (in micro-turns) before the labels' own SPEAK is answering a turn a little
+# early, not a false start: the labels start SPEAK 200 ms after the end of the turn.
+EARLY_GRACE_TURNS = 2
+PROMPT_WITHIN_MS = 2 * MICRO_TURN_MS  # "voiced within two micro-turns"
+
+
+@dataclass
+class EpisodeMetrics:
+    episodes: int
+    minutes: float
+    agent_turns: int                 # agent turns that nobody interrupted
+    false_yield_turns: int           # ... in which the model yielded anyway
+    no_false_yield_rate: float | None
+    false_starts: int                # runs of SPEAK while the user holds the floor or nobody should talk
+    false_starts_per_min: float
+    false_starts_in_pauses: int      # ... of them inside a user's mid-turn pause
+    monologues: int
+    monologue_minutes: float
+    monologue_backchannels: int      # runs of BACKCHANNEL decisions inside monologues
+    monologue_bc_per_min: float | None
+    monologue_turn_takes: int        # runs of SPEAK inside monologues (before their end)
+    prompts: int
+    prompts_within_two_turns: int
+    prompt_within_two_turns_rate: float | None
+    prompt_latency_ms_median: float | None
+    turn_ends: int                   # user turns the agent answers
+    turn_ends_taken_on_time: int     # SPEAK decided before the recorded agent starts
+    turn_end_latency_ms_median: float | None  # end of turn -> first SPEAK decision, taken ones
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def stream_probabilities(model, data, episodes: list[int], seed: int = 0) -> list[np.ndarray]:
+    """Floor probabilities [n_turns, 6] for each episode of `data` (a TrainingSet), stepping
+    all of them together through one `StreamingSessions`, one micro-turn at a time."""
+    from microturn.runtime.model.streaming import StreamingSessions
+
+    torch.manual_seed(seed)  # the whiteboard pictures carry a little noise, as in training
+    streams = StreamingSessions(model, initial_slots=max(1, len(episodes)))
+    bounds = [data.bounds[e] for e in episodes]
+    ids = [f"episode-{e}" for e in episodes]
+    for sid in ids:
+        streams.open(sid)
+    out = [np.zeros((hi - lo, 6), np.float32) for lo, hi in bounds]
+    longest = max(hi - lo for lo, hi in bounds)
+    for k in range(longest):
+        live = [i for i, (lo, hi) in enumerate(bounds) if lo + k < hi]
+        idx = np.array([[bounds[i][0] + k] for i in live])
+        batch = data.turns(idx, np.array([bounds[i][0] for i in live]))
+        floor, _ = streams.step([ids[i] for i in live], batch.inputs)
+        probs = torch.softmax(floor.float(), dim=-1).numpy()
+        for row, i in enumerate(live):
+            out[i][k] = probs[row]
+        for i, (lo, hi) in enumerate(bounds):
+            if lo + k + 1 == hi:
+                streams.close(ids[i])
+    return out
+
+
+def decide(probs: np.ndarray, agent_speaking: np.ndarray, decisions) -> np.ndarray:
+    """The action at each micro-turn, as `ModelPolicy._action` takes it at a tick (no
+    interjection is ever pending in generated data; prompts are answered with SPEAK)."""
+    talking = np.where(probs[:, YIELD] >= decisions.yield_threshold, YIELD, CONTINUE)
+    silent = np.where(probs[:, SPEAK] >= decisions.take_threshold, SPEAK,
+                      np.where(probs[:, BACKCHANNEL] >= decisions.backchannel_threshold, BACKCHANNEL, LISTEN))
+    return np.where(agent_speaking, talking, silent)
+
+
+def _runs(mask: np.ndarray) -> np.ndarray:
+    """Indices where a run of True starts."""
+    prev = np.concatenate([[False], mask[:-1]])
+    return np.flatnonzero(mask & ~prev)
+
+
+def _ticks_in(lo_ms: int, hi_ms: int, n: int) -> slice:
+    """Micro-turns whose decision time (k + 1) * 200 lies in (lo_ms, hi_ms]."""
+    return slice(max(0, lo_ms // MICRO_TURN_MS), min(n, hi_ms // MICRO_TURN_MS))
+
+
+def score_episode(tl: Timeline, actions: np.ndarray, labels: np.ndarray, agent_speaking: np.ndarray) -> dict:
+    n = len(actions)
+    speak = actions == SPEAK
+    r: dict[str, Any] = {"minutes": n * MICRO_TURN_MS / 60000}
+
+    # false yields: agent turns with no user turn starting inside them
+    starts = [u.start for u in tl.user_turns]
+    clean = [a for a in tl.agent_turns() if not any(a.start <= s < a.end for s in starts)]
+    false_yield = [bool(np.any((actions[_ticks_in(a.start, a.end, n)] == YIELD)
+                               & agent_speaking[_ticks_in(a.start, a.end, n)])) for a in clean]
+    r["agent_turns"], r["false_yield_turns"] = len(clean), int(sum(false_yield))
+
+    # false starts: SPEAK while the agent is silent and the labels say listen, not just early
+    take_label = (labels == SPEAK) & ~agent_speaking
+    soon = np.zeros(n, bool)
+    for d in range(1, EARLY_GRACE_TURNS + 1):
+        soon[:-d] |= take_label[d:]
+    wrong = speak & ~agent_speaking & np.isin(labels, (LISTEN, BACKCHANNEL)) & ~soon
+    runs = _runs(wrong)
+    in_pause = np.zeros(n, bool)
+    for u in tl.user_turns:
+        for lo, hi in u.pauses():
+            in_pause[_ticks_in(lo, hi, n)] = True
+    r["false_starts"], r["false_starts_in_pauses"] = len(runs), int(in_pause[runs].sum())
+
+    # monologues: long user turns with backchannel slots
+    mono = [u for u in tl.user_turns if len(u.spans) >= 4]
+    r["monologues"] = len(mono)
+    r["monologue_minutes"] = sum(u.end - u.start for u in mono) / 60000
+    bc = mono_take = 0
+    for u in mono:
+        window = _ticks_in(u.start, u.end, n)
+        bc += len(_runs((actions[window] == BACKCHANNEL)))
+        mono_take += len(_runs(speak[window] & ~agent_speaking[window]))
+    r["monologue_backchannels"], r["monologue_turn_takes"] = bc, mono_take
+
+    # prompts: first SPEAK at or after the first decision after the event
+    lat = []
+    for e in [*tl.visual_events, *tl.timers]:
+        k0 = e // MICRO_TURN_MS  # decision time (k0 + 1) * 200 > e
+        hits = np.flatnonzero(speak[k0:])
+        lat.append(None if len(hits) == 0 else (k0 + int(hits[0]) + 1) * MICRO_TURN_MS - e)
+    r["prompt_latencies_ms"] = lat
+
+    # turn ends the agent answers (not interruptions): decided before the recorded answer?
+    ends = []
+    for u in tl.user_turns:
+        answer = next((a.start for a in tl.agent_turns() if a.start >= u.end), None)
+        if answer is None or any(a.start <= u.start < a.end for a in tl.agent_turns()):
+            continue
+        window = _ticks_in(u.end, answer, n)
+        hits = np.flatnonzero(speak[window] & ~agent_speaking[window])
+        ends.append(None if len(hits) == 0 else (window.start + int(hits[0]) + 1) * MICRO_TURN_MS - u.end)
+    r["turn_end_latencies_ms"] = ends
+    return r
+
+
+def _median(values) -> float | None:
+    values = [v for v in values if v is not None]
+    return round(float(np.median(values)), 1) if values else None
+
+
+def aggregate(per_episode: list[dict]) -> EpisodeMetrics:
+    total = lambda key: sum(e[key] for e in per_episode)  # noqa: E731
+    minutes, mono_minutes = total("minutes"), total("monologue_minutes")
+    prompts = [x for e in per_episode for x in e["prompt_latencies_ms"]]
+    ends = [x for e in per_episode for x in e["turn_end_latencies_ms"]]
+    within = sum(1 for x in prompts if x is not None and x <= PROMPT_WITHIN_MS)
+    turns = total("agent_turns")
+    return EpisodeMetrics(
+        episodes=len(per_episode), minutes=round(minutes, 2),
+        agent_turns=turns, false_yield_turns=total("false_yield_turns"),
+        no_false_yield_rate=round(1 - total("false_yield_turns") / turns, 4) if turns else None,
+        false_starts=total("false_starts"),
+        false_starts_per_min=round(total("false_starts") / minutes, 3) if minutes else 0.0,
+        false_starts_in_pauses=total("false_starts_in_pauses"),
+        monologues=total("monologues"), monologue_minutes=round(mono_minutes, 2),
+        monologue_backchannels=total("monologue_backchannels"),
+        monologue_bc_per_min=round(total("monologue_backchannels") / mono_minutes, 3) if mono_minutes else None,
+        monologue_turn_takes=total("monologue_turn_takes"),
+        prompts=len(prompts), prompts_within_two_turns=within,
+        prompt_within_two_turns_rate=round(within / len(prompts), 4) if prompts else None,
+        prompt_latency_ms_median=_median(prompts),
+        turn_ends=len(ends), turn_ends_taken_on_time=sum(1 for x in ends if x is not None),
+        turn_end_latency_ms_median=_median(ends),
+    )
+
+
+# How results move with the conditions (issue 6, item 5): episodes grouped by one factor at a
+# time, from the generator's metadata. (factor, bucket edges or None for categories)
+FACTORS: dict[str, tuple[float, ...] | None] = {
+    "accent": None,               # the user's eSpeak voice language
+    "user_rate_wpm": (160, 185),
+    "snr_db": (25, 40),
+    "user_rt60_s": (0.3, 0.6),
+    "echo_db": (-35, -25),        # the agent's own voice, back in the microphone
+}
+BREAKDOWN_METRICS = ("no_false_yield_rate", "false_starts_per_min", "monologue_bc_per_min",
+                     "turn_ends", "turn_ends_taken_on_time", "turn_end_latency_ms_median")
+
+
+def conditions(meta: dict) -> dict[str, Any]:
+    """The factors of one episode, from its metadata in the shard's JSON."""
+    ac = meta.get("acoustics", {})
+    return {"accent": meta["voices"]["user"].split("+")[0], "user_rate_wpm": meta["rates"]["user"],
+            "snr_db": ac.get("snr_db"), "user_rt60_s": ac.get("user_rt60"), "echo_db": ac.get("echo_db")}
+
+
+def _bucket(value, edges) -> str:
+    if edges is None or value is None:
+        return str(value)
+    if value < edges[0]:
+        return f"< {edges[0]:g}"
+    for lo, hi in zip(edges, edges[1:]):
+        if value < hi:
+            return f"{lo:g}..{hi:g}"
+    return f">= {edges[-1]:g}"
+
+
+def breakdown(rows: list[dict]) -> dict[str, dict[str, dict[str, Any]]]:
+    """factor -> bucket -> {episodes, minutes, the BREAKDOWN_METRICS}."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for factor, edges in FACTORS.items():
+        groups: dict[str, list[dict]] = {}
+        for r in rows:
+            groups.setdefault(_bucket(r["conditions"][factor], edges), []).append(r)
+        out[factor] = {}
+        for name in sorted(groups):
+            m = aggregate(groups[name]).to_dict()
+            out[factor][name] = {"episodes": m["episodes"], "minutes": m["minutes"],
+                                 **{k: m[k] for k in BREAKDOWN_METRICS}}
+    return out
+
+
+def evaluate_episodes(data_dir: str | Path, checkpoint: str, decisions=None, max_episodes: int | None = None,
+                      progress: bool = True) -> dict[str, Any]:
+    """Stream every episode of `data_dir` through the checkpoint; metrics and per-episode rows."""
+    from microturn.runtime.model.checkpoint import load_model
+    from microturn.runtime.model.policy import _decision_options
+    from microturn.runtime.train.batches import TrainingSet
+
+    decisions = decisions or _decision_options(checkpoint, {})
+    model = load_model(checkpoint).eval()
+    data = TrainingSet(data_dir, model.config, progress=progress)
+    timelines, metas = [], []
+    for shard in data.manifest["shards"]:
+        meta = json.loads((Path(data_dir) / shard["file"]).with_suffix(".json").read_text())
+        timelines += [Timeline.from_dict(e["timeline"]) for e in meta["episodes"]]
+        metas += meta["episodes"]
+    if len(timelines) != len(data.bounds):
+        raise ValueError(f"{data_dir}: {len(timelines)} timelines for {len(data.bounds)} episodes")
+    chosen = list(range(len(timelines)))[: max_episodes or None]
+    probs = stream_probabilities(model, data, chosen)
+    rows = []
+    for e, p in zip(chosen, probs):
+        lo, hi = data.bounds[e]
+        speaking = data.flags[lo:hi, 0] > 0
+        actions = decide(p, speaking, decisions)
+        row = score_episode(timelines[e], actions, data.labels[lo:hi], speaking)
+        rows.append({**row, "conditions": conditions(metas[e])})
+    metrics = aggregate(rows)
+    return {"data": str(data_dir), "checkpoint": str(checkpoint), "decisions": asdict(decisions),
+            "summary": {"episodes": metrics.to_dict()}, "breakdown": breakdown(rows), "per_episode": rows}

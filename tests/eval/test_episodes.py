@@ -1,0 +1,81 @@
+"""`eval episodes`: open-loop event metrics on generator episodes, on a hand-built timeline and
+on a real generated data set streamed through a checkpoint."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from microturn.runtime.eval import episodes as ep
+from microturn.runtime.train.labels import label_timeline
+from microturn.runtime.train.timeline import Span, Timeline, UserTurn
+
+
+def _timeline() -> Timeline:
+    return Timeline(
+        duration_ms=12_000,
+        # a paused turn (pause 1000-1600 ms), answered at 2800; a monologue later
+        user_turns=[UserTurn(((0, 1000), (1600, 2600))),
+                    UserTurn(((6400, 7000), (7400, 8000), (8400, 9000), (9400, 10_000)))],
+        agent=[Span(2800, 6000, "turn"), Span(10_200, 11_600, "turn")],
+        visual_events=[11_700],
+    )
+
+
+def test_each_first_move_is_scored_against_the_timeline():
+    tl = _timeline()
+    lab = label_timeline(tl)
+    labels, speaking = lab.actions.astype(np.int64), lab.agent_state > 0
+    n = tl.n_turns
+    actions = np.where(speaking, ep.CONTINUE, ep.LISTEN)
+    actions[6] = ep.SPEAK             # decision at 1400 ms: inside the pause -> a false start
+    actions[12] = ep.SPEAK            # 2600 ms: one tick before the labels' SPEAK -> early, not false
+    actions[13] = ep.SPEAK            # 2800 ms: on time (answer latency 200 ms)
+    actions[20] = ep.YIELD            # inside the first agent turn, nobody interrupting -> false yield
+    actions[35] = ep.BACKCHANNEL      # 7200 ms: in the monologue's first pause
+    actions[36] = ep.BACKCHANNEL      # same run: one backchannel
+    actions[43] = ep.BACKCHANNEL      # 8800 ms: a second one
+    actions[44] = ep.SPEAK            # 9000 ms: taking the turn inside the monologue
+    actions[59] = ep.SPEAK            # 12000 ms: 300 ms after the visual event
+    assert len(actions) == n == 60
+    r = ep.score_episode(tl, actions, labels, speaking)
+    assert (r["agent_turns"], r["false_yield_turns"]) == (2, 1)
+    assert r["false_starts"] == 2 and r["false_starts_in_pauses"] == 1  # 1400 ms and 9000 ms
+    assert (r["monologues"], r["monologue_backchannels"], r["monologue_turn_takes"]) == (1, 2, 1)
+    assert r["prompt_latencies_ms"] == [300]
+    # the start decided at the very end of the turn (2600) is neither false nor an answer
+    assert r["turn_end_latencies_ms"] == [200, None]  # the monologue: not decided before the recorded answer
+    m = ep.aggregate([r])
+    assert m.no_false_yield_rate == 0.5 and m.prompt_within_two_turns_rate == 1.0
+    assert m.false_starts_per_min == pytest.approx(2 / (60 * 0.2 / 60), abs=1e-3)
+    assert m.monologue_bc_per_min == pytest.approx(2 / 0.06, abs=1e-3)
+
+
+def test_a_generated_data_set_streams_through_a_checkpoint(tmp_path):
+    from microturn.runtime.model.checkpoint import save_checkpoint
+    from microturn.runtime.model.config import get_config
+    from microturn.runtime.model.policy import DecisionOptions
+    from microturn.runtime.model.transformer import InteractionModel
+    from microturn.runtime.train.dataset import DataOptions, generate
+
+    data = tmp_path / "heldout"
+    generate(data, DataOptions(hours=1.5 / 60, seed=3, split="eval", shard_minutes=0.75,
+                               episode_seconds=(20.0, 30.0)), workers=2, progress=False)
+    import torch
+
+    torch.manual_seed(0)
+    save_checkpoint(InteractionModel(get_config("tiny")), tmp_path / "ck")
+    # thresholds low enough that a random model acts somewhere, so the counts are exercised
+    decisions = DecisionOptions(take_threshold=0.2, yield_threshold=0.2, backchannel_threshold=0.2)
+    full = ep.evaluate_episodes(data, str(tmp_path / "ck"), decisions, progress=False)
+    one = ep.evaluate_episodes(data, str(tmp_path / "ck"), decisions, max_episodes=1, progress=False)
+    m = full["summary"]["episodes"]
+    assert m["episodes"] == len(full["per_episode"]) >= 3
+    assert m["agent_turns"] > 0 and m["minutes"] == pytest.approx(1.5, abs=0.5)
+    # an episode's decisions do not depend on which other episodes stream beside it
+    assert one["per_episode"][0] == full["per_episode"][0]
+    assert 0.0 <= m["no_false_yield_rate"] <= 1.0
+    # every factor's buckets partition the episodes
+    for factor, buckets in full["breakdown"].items():
+        assert sum(b["episodes"] for b in buckets.values()) == m["episodes"], factor
+    assert {r["conditions"]["accent"] for r in full["per_episode"]} == set(full["breakdown"]["accent"])
