@@ -119,6 +119,7 @@ def _finish(results, problems, out: Path | None, title: str, as_json: bool) -> d
 
 def run_run(args) -> int:
     from microturn.runtime.engine.policy import policy_names
+    from microturn.runtime.eval import targets
     from microturn.runtime.eval.report import comparison_table
     from microturn.runtime.eval.runner import RunOptions, policy_kwargs, run_suite
 
@@ -160,7 +161,7 @@ def run_run(args) -> int:
         report["wall_s"] = round(wall, 1)
         by_policy[policy], reports[policy] = report["summary"], report
     if len(policies) > 1:
-        table = comparison_table(by_policy)
+        table = comparison_table(by_policy) + "\n\nIssue-6 targets:\n\n" + targets.comparison(by_policy)
         (Path(args.out) / "table.md").write_text(table + "\n")
         if not args.json:
             print("\n" + table)

@@ -92,3 +92,18 @@ def table(summary: dict[str, dict[str, Any]]) -> str:
         lines.append(f"| {r['what']} | {r['task']} {r['metric']} | {r['target']} | {value} | "
                      f"{'yes' if r['met'] else 'NO'} |")
     return "\n".join(lines)
+
+
+def comparison(by_policy: dict[str, dict[str, dict[str, Any]]]) -> str:
+    """Markdown: one row per harness target, one column per policy (x = missed), and each
+    policy's sum of relative misses (`shortfall`) as the last row."""
+    names = list(by_policy)
+    lines = ["| target | bound | " + " | ".join(names) + " |", "|---|---|" + "---|" * len(names)]
+    for t in TARGETS:
+        cells = []
+        for name in names:
+            v = by_policy[name].get(t.task, {}).get(t.metric)
+            cells.append("-" if v is None else f"{v:.2f}" + ("" if t.shortfall(v) == 0 else " x"))
+        lines.append(f"| {t.what} | {t.describe()} | " + " | ".join(cells) + " |")
+    lines.append("| sum of relative misses | 0 | " + " | ".join(f"{shortfall(by_policy[n]):.2f}" for n in names) + " |")
+    return "\n".join(lines)

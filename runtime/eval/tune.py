@@ -23,7 +23,7 @@ from microturn.runtime.eval.score import summarize
 TAKE_TASKS = ["v1/pause_handling", "v1/smooth_turn_taking"]
 YIELD_TASKS = ["v1/user_interruption", "v1.5/user_interruption", "v1.5/user_backchannel", "v1.5/talking_to_other"]
 KNOBS: dict[str, tuple[tuple[float, ...], list[str]]] = {
-    "take_threshold": ((0.15, 0.25, 0.35, 0.5, 0.65, 0.8), TAKE_TASKS),
+    "take_threshold": ((0.15, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.65, 0.8), TAKE_TASKS),
     "early_take_threshold": ((1.0, 0.5, 0.35, 0.25, 0.15, 0.08), TAKE_TASKS),
     "yield_threshold": ((0.15, 0.25, 0.35, 0.5, 0.65, 0.8), YIELD_TASKS),
     "early_yield_threshold": ((1.0, 0.5, 0.35, 0.25, 0.15, 0.08), YIELD_TASKS),

@@ -42,3 +42,13 @@ def test_tune_picks_the_threshold_that_misses_least(tmp_path, monkeypatch):
     chosen = {"take_threshold": 1.01, "fallback_answer_ms": 500}
     assert result["decisions"] == chosen
     assert json.loads((tmp_path / "out" / "decisions.json").read_text()) == chosen
+
+
+def test_comparison_marks_misses_per_policy():
+    good = {"v1/pause_handling": {"TOR_truth_short": 0.0}, "v1/smooth_turn_taking": {"TOR": 1.0, "latency_truth_median": 0.3}}
+    slow = {"v1/pause_handling": {"TOR_truth_short": 0.0}, "v1/smooth_turn_taking": {"TOR": 1.0, "latency_truth_median": 0.7}}
+    text = targets.comparison({"good": good, "slow": slow})
+    latency = next(line for line in text.splitlines() if line.startswith("| turn-taking latency"))
+    assert latency.endswith("| 0.30 | 0.70 x |")
+    last = text.splitlines()[-1]
+    assert last.startswith("| sum of relative misses") and f"{targets.shortfall(slow):.2f}" in last
