@@ -54,6 +54,8 @@ def add_parser(subparsers) -> None:
     t.add_argument("--checkpoint", required=True, help="model checkpoint folder")
     t.add_argument("--out", required=True, help="folder for the runs, tuning.json and decisions.json")
     t.add_argument("--workers", type=int, default=2, help="parallel worker processes (default 2)")
+    t.add_argument("--episodes", help="a `train data --split eval` data set: the take and yield "
+                                      "thresholds also answer for false starts and false yields there")
     t.add_argument("--install", action="store_true",
                    help="also copy decisions.json into the checkpoint folder (the policy reads it there)")
     t.set_defaults(func=run_tune)
@@ -180,7 +182,16 @@ def run_tune(args) -> int:
         print("--data and --checkpoint must be folders", file=sys.stderr)
         return 2
     t0 = time.perf_counter()
-    result = tune(Path(args.data), args.checkpoint, Path(args.out), workers=args.workers)
+    episodes = None
+    if args.episodes:
+        from microturn.runtime.eval.episodes import StreamedEpisodes
+
+        if not (Path(args.episodes) / "manifest.json").is_file():
+            print(f"--episodes {args.episodes}: no manifest.json (make one with `microturn train data --split eval`)",
+                  file=sys.stderr)
+            return 2
+        episodes = StreamedEpisodes(args.episodes, args.checkpoint)
+    result = tune(Path(args.data), args.checkpoint, Path(args.out), workers=args.workers, episodes=episodes)
     print(f"chose {result['decisions']} in {time.perf_counter() - t0:.0f} s; wrote {Path(args.out) / 'decisions.json'}")
     if args.install:
         shutil.copy(Path(args.out) / "decisions.json", Path(args.checkpoint) / "decisions.json")

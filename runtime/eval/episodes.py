@@ -245,32 +245,47 @@ def breakdown(rows: list[dict]) -> dict[str, dict[str, dict[str, Any]]]:
     return out
 
 
+class StreamedEpisodes:
+    """A data set's episodes streamed once through a checkpoint: the floor probabilities do not
+    depend on the thresholds, so `score` can try many `DecisionOptions` for the cost of one pass
+    (what `eval tune --episodes` does)."""
+
+    def __init__(self, data_dir: str | Path, checkpoint: str, max_episodes: int | None = None,
+                 progress: bool = True):
+        from microturn.runtime.model.checkpoint import load_model
+        from microturn.runtime.train.batches import TrainingSet
+
+        self.data_dir, self.checkpoint = str(data_dir), str(checkpoint)
+        model = load_model(checkpoint).eval()
+        self.data = TrainingSet(data_dir, model.config, progress=progress)
+        timelines, metas = [], []
+        for shard in self.data.manifest["shards"]:
+            meta = json.loads((Path(data_dir) / shard["file"]).with_suffix(".json").read_text())
+            timelines += [Timeline.from_dict(e["timeline"]) for e in meta["episodes"]]
+            metas += meta["episodes"]
+        if len(timelines) != len(self.data.bounds):
+            raise ValueError(f"{data_dir}: {len(timelines)} timelines for {len(self.data.bounds)} episodes")
+        self.chosen = list(range(len(timelines)))[: max_episodes or None]
+        self.timelines, self.metas = timelines, metas
+        self.probs = stream_probabilities(model, self.data, self.chosen)
+
+    def score(self, decisions) -> dict[str, Any]:
+        rows = []
+        for e, p in zip(self.chosen, self.probs):
+            lo, hi = self.data.bounds[e]
+            speaking = self.data.flags[lo:hi, 0] > 0
+            actions = decide(p, speaking, decisions)
+            row = score_episode(self.timelines[e], actions, self.data.labels[lo:hi], speaking)
+            rows.append({**row, "conditions": conditions(self.metas[e])})
+        return {"data": self.data_dir, "checkpoint": self.checkpoint, "decisions": asdict(decisions),
+                "summary": {"episodes": aggregate(rows).to_dict()}, "breakdown": breakdown(rows),
+                "per_episode": rows}
+
+
 def evaluate_episodes(data_dir: str | Path, checkpoint: str, decisions=None, max_episodes: int | None = None,
                       progress: bool = True) -> dict[str, Any]:
     """Stream every episode of `data_dir` through the checkpoint; metrics and per-episode rows."""
-    from microturn.runtime.model.checkpoint import load_model
     from microturn.runtime.model.policy import _decision_options
-    from microturn.runtime.train.batches import TrainingSet
 
     decisions = decisions or _decision_options(checkpoint, {})
-    model = load_model(checkpoint).eval()
-    data = TrainingSet(data_dir, model.config, progress=progress)
-    timelines, metas = [], []
-    for shard in data.manifest["shards"]:
-        meta = json.loads((Path(data_dir) / shard["file"]).with_suffix(".json").read_text())
-        timelines += [Timeline.from_dict(e["timeline"]) for e in meta["episodes"]]
-        metas += meta["episodes"]
-    if len(timelines) != len(data.bounds):
-        raise ValueError(f"{data_dir}: {len(timelines)} timelines for {len(data.bounds)} episodes")
-    chosen = list(range(len(timelines)))[: max_episodes or None]
-    probs = stream_probabilities(model, data, chosen)
-    rows = []
-    for e, p in zip(chosen, probs):
-        lo, hi = data.bounds[e]
-        speaking = data.flags[lo:hi, 0] > 0
-        actions = decide(p, speaking, decisions)
-        row = score_episode(timelines[e], actions, data.labels[lo:hi], speaking)
-        rows.append({**row, "conditions": conditions(metas[e])})
-    metrics = aggregate(rows)
-    return {"data": str(data_dir), "checkpoint": str(checkpoint), "decisions": asdict(decisions),
-            "summary": {"episodes": metrics.to_dict()}, "breakdown": breakdown(rows), "per_episode": rows}
+    return StreamedEpisodes(data_dir, checkpoint, max_episodes, progress).score(decisions)

@@ -7,6 +7,11 @@ summary misses the issue's targets (`targets.TARGETS`) by the least; ties go to 
 nearest 0.5 (for the early arms: the first in the grid, i.e. the most cautious). The result is written as `decisions.json`, which the model policy reads from its
 checkpoint folder. Tune on one suite, report on another (other seed, held-out voices): numbers
 from the suite a knob was tuned on flatter it.
+
+With `episodes` (generator episodes streamed once, `eval.episodes.StreamedEpisodes`), the
+take and yield thresholds also answer for the open-loop targets they move: false starts per
+minute and agent turns without a false yield (`targets.EPISODE_TARGETS`). The early arms act
+between ticks, which the open-loop scoring does not model, so they are judged on the suite only.
 """
 
 from __future__ import annotations
@@ -28,10 +33,20 @@ KNOBS: dict[str, tuple[tuple[float, ...], list[str]]] = {
     "yield_threshold": ((0.15, 0.25, 0.35, 0.5, 0.65, 0.8), YIELD_TASKS),
     "early_yield_threshold": ((1.0, 0.5, 0.35, 0.25, 0.15, 0.08), YIELD_TASKS),
 }
+# knob -> the open-loop episode metrics it trades (used only when tuning with episodes)
+EPISODE_METRICS: dict[str, list[str]] = {
+    "take_threshold": ["false_starts_per_min"],
+    "yield_threshold": ["no_false_yield_rate"],
+}
+
+
+def _episode_shortfall(summary: dict, metrics: list[str]) -> float:
+    return sum(t.shortfall(summary.get(t.task, {}).get(t.metric))
+               for t in targets.EPISODE_TARGETS if t.metric in metrics)
 
 
 def tune(data: Path, checkpoint: str, out: Path, workers: int = 2, progress: bool = True,
-         knobs: list[str] | None = None, fixed: dict | None = None) -> dict:
+         knobs: list[str] | None = None, fixed: dict | None = None, episodes=None) -> dict:
     """Returns {"decisions": chosen options, "trials": every run's score and summary}."""
     out = Path(out)
     chosen = dict(fixed or {})
@@ -47,6 +62,11 @@ def tune(data: Path, checkpoint: str, out: Path, workers: int = 2, progress: boo
                                    progress=progress, tasks=tasks)
             summary = summarize(results)
             score = targets.shortfall(summary, tasks)
+            if episodes is not None and knob in EPISODE_METRICS:
+                from microturn.runtime.model.policy import _decision_options
+
+                summary.update(episodes.score(_decision_options(checkpoint, options))["summary"])
+                score += _episode_shortfall(summary, EPISODE_METRICS[knob])
             errors = sum(1 for r in results if "error" in r)
             order = abs(value - 0.5) if not knob.startswith("early_") else len(scored)
             scored.append((round(score, 6) + errors, order, value))
@@ -60,5 +80,6 @@ def tune(data: Path, checkpoint: str, out: Path, workers: int = 2, progress: boo
     out.mkdir(parents=True, exist_ok=True)
     (out / "decisions.json").write_text(json.dumps(chosen, indent=2) + "\n")
     (out / "tuning.json").write_text(json.dumps({"data": str(data), "checkpoint": checkpoint,
+                                                 "episodes": getattr(episodes, "data_dir", None),
                                                  "decisions": chosen, "trials": trials}, indent=1, default=str) + "\n")
     return {"decisions": chosen, "trials": trials}

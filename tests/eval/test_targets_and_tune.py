@@ -52,3 +52,32 @@ def test_comparison_marks_misses_per_policy():
     assert latency.endswith("| 0.30 | 0.70 x |")
     last = text.splitlines()[-1]
     assert last.startswith("| sum of relative misses") and f"{targets.shortfall(slow):.2f}" in last
+
+
+def test_tune_with_episodes_weighs_open_loop_false_starts(tmp_path, monkeypatch):
+    """Two take thresholds a random model scores alike on the suite (it never reaches either);
+    the episodes say the first would start falsely 50 times a minute, so the second is chosen
+    (without episodes the tie would go to the value nearest 0.5, the first)."""
+    from microturn.runtime.model.checkpoint import save_checkpoint
+    from microturn.runtime.model.config import get_config
+    from microturn.runtime.model.transformer import InteractionModel
+
+    suite = tmp_path / "suite"
+    synth_suite(suite, items_per_task=1, seed=5, tasks=["v1/smooth_turn_taking"])
+    save_checkpoint(InteractionModel(get_config("tiny")), tmp_path / "ck")
+
+    class Episodes:
+        data_dir, seen = "fake", []
+
+        def score(self, decisions):
+            self.seen.append(decisions.take_threshold)
+            rate = 50.0 if decisions.take_threshold < 0.92 else 0.0
+            return {"summary": {"episodes": {"false_starts_per_min": rate}}}
+
+    monkeypatch.setattr(tune, "KNOBS", {"take_threshold": ((0.9, 0.95), ["v1/smooth_turn_taking"])})
+    eps = Episodes()
+    result = tune.tune(suite, str(tmp_path / "ck"), tmp_path / "out", workers=1, progress=False, episodes=eps)
+    assert eps.seen == [0.9, 0.95]
+    assert result["decisions"] == {"take_threshold": 0.95}
+    scores = {t["value"]: t["shortfall"] for t in result["trials"]}
+    assert scores[0.9] > scores[0.95]
