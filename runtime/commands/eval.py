@@ -204,7 +204,7 @@ def run_episodes(args) -> int:
 
     from microturn.runtime.eval import targets
     from microturn.runtime.eval.episodes import evaluate_episodes
-    from microturn.runtime.model.policy import DecisionOptions, _decision_options
+    from microturn.runtime.model.policy import DecisionOptions, decision_options
 
     try:
         extra = _policy_options(args.policy_option)
@@ -214,7 +214,7 @@ def run_episodes(args) -> int:
         if not (Path(args.data) / "manifest.json").is_file():
             raise ValueError(f"--data {args.data}: no manifest.json (make one with `microturn train data --split eval`)")
         t0 = time.perf_counter()
-        report = evaluate_episodes(args.data, args.checkpoint, _decision_options(args.checkpoint, extra),
+        report = evaluate_episodes(args.data, args.checkpoint, decision_options(args.checkpoint, extra),
                                    max_episodes=args.limit, progress=not args.json)
     except (ValueError, FileNotFoundError) as exc:
         print(f"microturn eval episodes: {exc}", file=sys.stderr)

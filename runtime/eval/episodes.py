@@ -92,12 +92,13 @@ def stream_probabilities(model, data, episodes: list[int], seed: int = 0) -> lis
 
 
 def decide(probs: np.ndarray, agent_speaking: np.ndarray, decisions) -> np.ndarray:
-    """The action at each micro-turn, as `ModelPolicy._action` takes it at a tick (no
-    interjection is ever pending in generated data; prompts are answered with SPEAK)."""
-    talking = np.where(probs[:, YIELD] >= decisions.yield_threshold, YIELD, CONTINUE)
-    silent = np.where(probs[:, SPEAK] >= decisions.take_threshold, SPEAK,
-                      np.where(probs[:, BACKCHANNEL] >= decisions.backchannel_threshold, BACKCHANNEL, LISTEN))
-    return np.where(agent_speaking, talking, silent)
+    """The action index at each micro-turn, by the live policy's own rule (`decide_floor`;
+    no interjection is ever pending in generated data; prompts are answered with SPEAK)."""
+    from microturn.runtime.model.config import FLOOR_ACTIONS
+    from microturn.runtime.model.policy import decide_floor
+
+    return np.array([FLOOR_ACTIONS.index(decide_floor(p.tolist(), bool(s), False, decisions).action.value)
+                     for p, s in zip(probs, agent_speaking)], dtype=np.int64)
 
 
 def _runs(mask: np.ndarray) -> np.ndarray:
@@ -285,7 +286,7 @@ class StreamedEpisodes:
 def evaluate_episodes(data_dir: str | Path, checkpoint: str, decisions=None, max_episodes: int | None = None,
                       progress: bool = True) -> dict[str, Any]:
     """Stream every episode of `data_dir` through the checkpoint; metrics and per-episode rows."""
-    from microturn.runtime.model.policy import _decision_options
+    from microturn.runtime.model.policy import decision_options
 
-    decisions = decisions or _decision_options(checkpoint, {})
+    decisions = decisions or decision_options(checkpoint, {})
     return StreamedEpisodes(data_dir, checkpoint, max_episodes, progress).score(decisions)

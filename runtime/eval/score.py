@@ -221,10 +221,11 @@ def summarize(results: list[dict]) -> dict[str, dict[str, Any]]:
             s["TOR_truth"] = _rate([r["take_over_truth"] for r in rs])
             # Split at the answer fallback the issue requires (answer after about 1.2 s of
             # silence): a pause longer than that is taken by design, by any conforming policy.
-            short = [r for r in rs if r.get("pause_s") is not None and r["pause_s"] <= SHORT_PAUSE_S]
+            timed = [r for r in rs if r.get("pause_s") is not None]
+            short = [r["take_over_truth"] for r in timed if r["pause_s"] <= SHORT_PAUSE_S]
             s["n_short"] = len(short)
-            s["TOR_truth_short"] = _rate([r["take_over_truth"] for r in short])
-            s["TOR_truth_long"] = _rate([r["take_over_truth"] for r in rs if r not in short and r.get("pause_s") is not None])
+            s["TOR_truth_short"] = _rate(short)
+            s["TOR_truth_long"] = _rate([r["take_over_truth"] for r in timed if r["pause_s"] > SHORT_PAUSE_S])
         if task == "v1/backchannel":
             s["freq"] = _mean([r["backchannel_freq"] for r in rs])
         if task == "v1/user_interruption" or task.startswith("v1.5/"):

@@ -22,6 +22,7 @@ from pathlib import Path
 from microturn.runtime.eval import targets
 from microturn.runtime.eval.runner import RunOptions, run_suite
 from microturn.runtime.eval.score import summarize
+from microturn.runtime.model.policy import decision_options
 
 # knob -> (grid, the tasks whose targets it trades between)
 # (the early arms only matter below their threshold, so each is tuned after it; 1.0 = off)
@@ -63,9 +64,7 @@ def tune(data: Path, checkpoint: str, out: Path, workers: int = 2, progress: boo
             summary = summarize(results)
             score = targets.shortfall(summary, tasks)
             if episodes is not None and knob in EPISODE_METRICS:
-                from microturn.runtime.model.policy import _decision_options
-
-                summary.update(episodes.score(_decision_options(checkpoint, options))["summary"])
+                summary.update(episodes.score(decision_options(checkpoint, options))["summary"])
                 score += _episode_shortfall(summary, EPISODE_METRICS[knob])
             errors = sum(1 for r in results if "error" in r)
             order = abs(value - 0.5) if not knob.startswith("early_") else len(scored)

@@ -78,6 +78,30 @@ class DecisionOptions:
     fallback_near_field_db: float = 6.0
 
 
+_INDEX = {a: i for i, a in enumerate(FLOOR_ACTIONS)}
+
+
+def decide_floor(probs: Sequence[float], agent_speaking: bool, interjection_pending: bool,
+                 d: DecisionOptions) -> TurnDecision:
+    """The action the floor probabilities (FLOOR_ACTIONS order) and thresholds give, with the
+    watch armed early when the model leans towards taking the turn or yielding but is not sure
+    yet. The one decision rule: the live policy and `eval episodes` both use it."""
+    prob = lambda name: probs[_INDEX[name]]  # noqa: E731
+    if agent_speaking:
+        if prob("YIELD") >= d.yield_threshold:
+            return TurnDecision(FloorAction.YIELD)
+        early = d.early_yield_speech_ms if prob("YIELD") >= d.early_yield_threshold else None
+        return TurnDecision(FloorAction.CONTINUE, yield_after_speech_ms=early)
+    if interjection_pending and prob("INTERJECT") >= d.take_threshold:
+        return TurnDecision(FloorAction.INTERJECT)
+    if prob("SPEAK") >= d.take_threshold:
+        return TurnDecision(FloorAction.SPEAK)
+    if prob("BACKCHANNEL") >= d.backchannel_threshold:
+        return TurnDecision(FloorAction.BACKCHANNEL)
+    early = d.early_take_silence_ms if prob("SPEAK") >= d.early_take_threshold else None
+    return TurnDecision(FloorAction.LISTEN, speak_after_silence_ms=early)
+
+
 @dataclass
 class _SessionText:
     pending_user: bytearray = field(default_factory=bytearray)  # waiting for USER_TEXT slots
@@ -101,7 +125,6 @@ class ModelPolicy:
         self.sessions = StreamingSessions(model)
         self._text: dict[str, _SessionText] = {}
         self._lock = threading.Lock()
-        self._index = {a: i for i, a in enumerate(FLOOR_ACTIONS)}
         d = self.decisions
         if fallback is None and (d.fallback_answer_ms or d.fallback_yield_ms):
             from microturn.runtime.engine.heuristic import HeuristicPolicy
@@ -165,24 +188,8 @@ class ModelPolicy:
         return build_turn(c, audio, [t.video for t in turns], user_chunks, agent_chunks, flags)
 
     def _action(self, turn: TurnInput, floor: torch.Tensor) -> TurnDecision:
-        """The action the probabilities and thresholds give, with the watch armed early when
-        the model leans towards taking the turn or yielding but is not sure yet."""
-        p = torch.softmax(floor.float(), dim=-1).tolist()
-        prob = lambda name: p[self._index[name]]  # noqa: E731
-        d = self.decisions
-        if turn.agent_speaking:
-            if prob("YIELD") >= d.yield_threshold:
-                return TurnDecision(FloorAction.YIELD)
-            early = d.early_yield_speech_ms if prob("YIELD") >= d.early_yield_threshold else None
-            return TurnDecision(FloorAction.CONTINUE, yield_after_speech_ms=early)
-        if turn.interjections and prob("INTERJECT") >= d.take_threshold:
-            return TurnDecision(FloorAction.INTERJECT)
-        if prob("SPEAK") >= d.take_threshold:
-            return TurnDecision(FloorAction.SPEAK)
-        if prob("BACKCHANNEL") >= d.backchannel_threshold:
-            return TurnDecision(FloorAction.BACKCHANNEL)
-        early = d.early_take_silence_ms if prob("SPEAK") >= d.early_take_threshold else None
-        return TurnDecision(FloorAction.LISTEN, speak_after_silence_ms=early)
+        probs = torch.softmax(floor.float(), dim=-1).tolist()
+        return decide_floor(probs, turn.agent_speaking, bool(turn.interjections), self.decisions)
 
     def _decide(self, turn: TurnInput, floor: torch.Tensor, text: torch.Tensor) -> TurnDecision:
         decided = self._action(turn, floor)
@@ -253,7 +260,7 @@ def make_model_policy(
     """
     args = dict(locals())
     given = {f.name: args[f.name] for f in dataclasses.fields(DecisionOptions) if args[f.name] is not None}
-    decisions = _decision_options(checkpoint, given)
+    decisions = decision_options(checkpoint, given)
     ops = make_ops(backend, invariant=invariant)
     if checkpoint:
         from microturn.runtime.model.checkpoint import load_model
@@ -265,7 +272,7 @@ def make_model_policy(
     return ModelPolicy(model, decisions)
 
 
-def _decision_options(checkpoint: str | None, given: dict) -> DecisionOptions:
+def decision_options(checkpoint: str | None, given: dict) -> DecisionOptions:
     """Defaults < the checkpoint's `decisions.json` < the arguments given."""
     values = dataclasses.asdict(DecisionOptions())
     if checkpoint:
