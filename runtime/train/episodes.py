@@ -229,6 +229,11 @@ class EpisodeBuilder:
             self._other_speech(start + self._u(200, dur - 600), kind)
         return start + dur
 
+    # Share of real interruptions that open with "wait," / "sorry," ...; the others barge in
+    # with a question of their own (as FD-bench's v1.5 interruptions do). With openers only, a
+    # model can learn a handful of words instead of "speech over me that is not a backchannel".
+    OPENER_SHARE = 0.5
+
     def _interrupted(self, start: int, audio: np.ndarray, kind: str) -> int:
         dur = self._ms(audio)
         room = self.labels.yield_delay_ms + (1500 if kind == "yeah_but" else 500)  # yield before it ends
@@ -240,8 +245,10 @@ class EpisodeBuilder:
             self.tl.user_backchannels.append(Span(t_i, bc_end))
             t_i = bc_end + self._u(40, 200)
             text = f"{turn_word} {self._sentence(self.words.user_clause())}?"
-        else:
+        elif self.rng.random() < self.OPENER_SHARE:
             text = f"{self.words.interrupt_opener()} {self._sentence(self.words.user_clause())}?"
+        else:  # straight in with a new question: the yield must not hinge on "wait" or "sorry"
+            text = f"{self._sentence(self.words.user_clause(question=True))}?"
         u_end = self._clip(t_i, self._say(text, self.user), "user")
         self.tl.user_turns.append(UserTurn(((t_i, u_end),)))
         stop = first_decision_at_or_after(t_i + self.labels.yield_delay_ms) + self._late(0.2, 0.1)

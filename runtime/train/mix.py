@@ -8,7 +8,8 @@ Clips go onto *buses* by who produced them; each bus passes through its own acou
 - `side_far`: other people further away: low-passed and reverberant, quieter;
 - `tv`: a television: band-limited loudspeaker, reverberant;
 - `background`: a distant babble bed, low-passed and reverberant, under everything.
-Then stationary noise at `snr_db` below the user, and one overall gain with a peak limiter.
+Then stationary noise at `snr_db` below the user, and one overall gain with a peak limiter;
+in some episodes, last, an Opus round trip at a WebRTC voice bitrate (`codec.py`).
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from microturn.runtime.train import dsp
+from microturn.runtime.train.codec import opus_round_trip
 
 BUSES = ("user", "agent", "side_near", "side_far", "tv", "background")
+OPUS_SHARE = 0.35  # episodes that go through an Opus round trip (the rest stay PCM, as in `eval`)
 
 
 @dataclass
@@ -44,6 +47,7 @@ class Acoustics:
     snr_db: float             # user level over noise level
     babble_db: float | None   # background babble bed re the user; None = none
     output_gain_db: float     # overall input gain
+    opus_kbps: float | None = None  # Opus round trip at this bitrate; None = PCM as mixed
 
     @classmethod
     def draw(cls, rng: np.random.Generator) -> "Acoustics":
@@ -60,6 +64,8 @@ class Acoustics:
             snr_db=float(rng.uniform(12, 60)),
             babble_db=float(rng.uniform(-30, -15)) if rng.random() < 0.25 else None,
             output_gain_db=float(rng.uniform(-6, 4)),
+            # the live path's codec, in a share of episodes: the model hears both
+            opus_kbps=float(rng.uniform(12, 32)) if rng.random() < OPUS_SHARE else None,
         )
 
     def to_dict(self) -> dict:
@@ -104,4 +110,6 @@ def mix(duration_ms: int, clips: list[Clip], ac: Acoustics, rng: np.random.Gener
     peak = float(np.max(np.abs(out))) if n else 0.0
     if peak > 0.98:  # a limiter, not clipping: keep the waveform, lower the whole episode
         out *= 0.98 / peak
+    if ac.opus_kbps is not None:
+        out = opus_round_trip(out, int(ac.opus_kbps * 1000))
     return out.astype(np.float32)

@@ -189,3 +189,18 @@ def test_monologue_backchannels_come_only_after_complete_phrases(monkeypatch):
         turn = b.tl.user_turns[0]
         # parts alternate: cut (incomplete) / rest of that clause (complete)
         assert turn.backchannel_pauses and all(i % 2 == 1 for i in turn.backchannel_pauses)
+
+
+def test_half_the_interruptions_come_without_an_opener(monkeypatch):
+    """Interruptions barge in with "wait," / "sorry," ... or straight with a question of their own."""
+    from microturn.runtime.train.episodes import EpisodeBuilder
+
+    with_opener = 0
+    for seed in range(40):
+        b = _builder(seed, monkeypatch, EpisodeBuilder.PAUSE_CUTS)
+        b.others = [b.user]
+        b._interrupted(0, np.zeros(16 * 6000, np.float32), "interrupt")
+        said = b.templates_text[0]
+        assert said.endswith("?") and b.tl.user_turns, said
+        with_opener += said.split()[0].rstrip(",") in {o.split()[0].rstrip(",") for o in tpl.INTERRUPT_OPENERS}
+    assert 10 <= with_opener <= 30
