@@ -174,7 +174,7 @@ def _train(data_dir: Path, out: Path, options: TrainOptions, config: ModelConfig
 
     from tqdm import tqdm
 
-    bar = tqdm(total=round(budget), initial=min(round(spent), round(budget)), unit="s", desc="training",
+    bar = tqdm(total=round(budget), initial=int(min(spent, budget)), unit="s", desc="training",
                disable=not options.progress)
     last_save, ema = time.perf_counter(), None
     try:
@@ -194,7 +194,7 @@ def _train(data_dir: Path, out: Path, options: TrainOptions, config: ModelConfig
             history.append(round(value, 4))
             dt = time.perf_counter() - t0
             spent += dt
-            bar.update(min(dt, max(budget - bar.n, 0)))
+            bar.update(int(min(spent, budget)) - bar.n)  # whole seconds: "233/1620 s", not a float
             bar.set_postfix(step=step, loss=f"{ema:.3f}")
             if time.perf_counter() - last_save > options.checkpoint_every_s:
                 _save(model, optimizer, out, snapshot())
