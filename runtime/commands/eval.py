@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import time
@@ -41,6 +42,9 @@ def add_parser(subparsers) -> None:
     r.add_argument("--limit", type=int, help="only the first N items (smoke runs)")
     r.add_argument("--no-clean", action="store_true", help="skip clean_output.wav for v1.5 items")
     r.add_argument("--no-plots", action="store_true", help="skip the per-item timeline PNGs")
+    r.add_argument("--episodes", help="a `train data --split eval` data set: the `model` policy's "
+                                      "open-loop targets (false yields, false starts, monologue "
+                                      "backchannels, prompts) join its table, so one command gives every target")
     r.add_argument("--json", action="store_true", help="print only the JSON summary")
     r.set_defaults(func=run_run)
 
@@ -91,13 +95,15 @@ def run_synth(args) -> int:
     return 0
 
 
-def _finish(results, problems, out: Path | None, title: str, as_json: bool) -> dict:
+def _finish(results, problems, out: Path | None, title: str, as_json: bool, episodes: dict | None = None) -> dict:
     from microturn.runtime.eval import targets
     from microturn.runtime.eval.plots import overview
     from microturn.runtime.eval.report import summary_table
     from microturn.runtime.eval.score import summarize
 
     summary = summarize(results)
+    if episodes is not None:  # `eval episodes` figures, under their own task name
+        summary["episodes"] = episodes
     errors = [{"item": r["item"], "error": r["error"]} for r in results if "error" in r]
     report = {"title": title, "items": len(results), "errors": errors, "problems": problems, "summary": summary,
               "targets": targets.check(summary)}
@@ -112,7 +118,7 @@ def _finish(results, problems, out: Path | None, title: str, as_json: bool) -> d
             print(f"  ERROR {e['item']}: {e['error']}")
         for p in problems:
             print(f"  skipped: {p}")
-        print(summary_table(summary))
+        print(summary_table({k: v for k, v in summary.items() if k != "episodes"}))
         print("(* = proxy for a judge metric; word timings from pocketsphinx, segments from Silero VAD)")
         print("\nThe interaction model's targets (issue 6):")
         print(targets.table(summary))
@@ -147,6 +153,10 @@ def run_run(args) -> int:
                 raise ValueError(f"--policy-option {key}: none of the policies {policies} takes it")
         for policy in policies:
             make_policy(policy, **policy_kwargs(policy, args.checkpoint, extra))
+        if args.episodes and "model" not in policies:
+            raise ValueError("--episodes: only the `model` policy is measured on episodes (add it to --policy)")
+        if args.episodes and not (Path(args.episodes) / "manifest.json").is_file():
+            raise ValueError(f"--episodes {args.episodes}: no manifest.json (make one with `microturn train data --split eval`)")
     except Exception as exc:
         print(f"microturn eval run: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
@@ -158,8 +168,9 @@ def run_run(args) -> int:
         t0 = time.perf_counter()
         results, problems = run_suite(Path(args.data), out, opts, workers=args.workers,
                                       progress=not args.json, limit=args.limit)
+        episodes = _episode_summary(args, extra) if args.episodes and policy == "model" else None
         wall = time.perf_counter() - t0
-        report = _finish(results, problems, out, f"policy {policy} ({wall:.0f} s)", args.json)
+        report = _finish(results, problems, out, f"policy {policy} ({wall:.0f} s)", args.json, episodes)
         report["wall_s"] = round(wall, 1)
         by_policy[policy], reports[policy] = report["summary"], report
     if len(policies) > 1:
@@ -171,6 +182,18 @@ def run_run(args) -> int:
         print(json.dumps(reports if len(policies) > 1 else reports[policies[0]], indent=1, default=str))
     bad = [r for rep in reports.values() for r in rep["errors"]]
     return 1 if bad else 0
+
+
+def _episode_summary(args, extra: dict) -> dict:
+    """The `model` policy's open-loop figures on `--episodes` (as `eval episodes` measures them)."""
+    from microturn.runtime.eval.episodes import evaluate_episodes
+    from microturn.runtime.model.policy import DecisionOptions, decision_options
+
+    known = {f.name for f in dataclasses.fields(DecisionOptions)}
+    report = evaluate_episodes(args.episodes, args.checkpoint,
+                               decision_options(args.checkpoint, {k: v for k, v in extra.items() if k in known}),
+                               progress=not args.json)
+    return report["summary"]["episodes"]
 
 
 def run_tune(args) -> int:
@@ -200,8 +223,6 @@ def run_tune(args) -> int:
 
 
 def run_episodes(args) -> int:
-    import dataclasses
-
     from microturn.runtime.eval import targets
     from microturn.runtime.eval.episodes import evaluate_episodes
     from microturn.runtime.model.policy import DecisionOptions, decision_options

@@ -96,14 +96,17 @@ def table(summary: dict[str, dict[str, Any]]) -> str:
 
 def comparison(by_policy: dict[str, dict[str, dict[str, Any]]]) -> str:
     """Markdown: one row per harness target, one column per policy (x = missed), and each
-    policy's sum of relative misses (`shortfall`) as the last row."""
+    policy's sum of relative misses (`shortfall`, harness targets only) as the last row. The
+    open-loop episode targets get rows too when some policy was measured on episodes
+    (`eval run --episodes`; "-" for the others)."""
     names = list(by_policy)
     lines = ["| target | bound | " + " | ".join(names) + " |", "|---|---|" + "---|" * len(names)]
-    for t in TARGETS:
+    measured_on_episodes = any("episodes" in by_policy[n] for n in names)
+    for t in TARGETS + (EPISODE_TARGETS if measured_on_episodes else ()):
         cells = []
         for name in names:
             v = by_policy[name].get(t.task, {}).get(t.metric)
             cells.append("-" if v is None else f"{v:.2f}" + ("" if t.shortfall(v) == 0 else " x"))
         lines.append(f"| {t.what} | {t.describe()} | " + " | ".join(cells) + " |")
-    lines.append("| sum of relative misses | 0 | " + " | ".join(f"{shortfall(by_policy[n]):.2f}" for n in names) + " |")
+    lines.append("| sum of relative misses (harness targets) | 0 | " + " | ".join(f"{shortfall(by_policy[n]):.2f}" for n in names) + " |")
     return "\n".join(lines)

@@ -3,6 +3,8 @@ on a real generated data set streamed through a checkpoint."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -51,24 +53,33 @@ def test_each_first_move_is_scored_against_the_timeline():
     assert m.monologue_bc_per_min == pytest.approx(2 / 0.06, abs=1e-3)
 
 
-def test_a_generated_data_set_streams_through_a_checkpoint(tmp_path):
+@pytest.fixture(scope="module")
+def heldout_and_checkpoint(tmp_path_factory):
+    """1.5 minutes of held-out episodes and an untrained `tiny` checkpoint."""
+    import torch
+
     from microturn.runtime.model.checkpoint import save_checkpoint
     from microturn.runtime.model.config import get_config
-    from microturn.runtime.model.policy import DecisionOptions
     from microturn.runtime.model.transformer import InteractionModel
     from microturn.runtime.train.dataset import DataOptions, generate
 
-    data = tmp_path / "heldout"
+    root = tmp_path_factory.mktemp("episodes")
+    data = root / "heldout"
     generate(data, DataOptions(hours=1.5 / 60, seed=3, split="eval", shard_minutes=0.75,
                                episode_seconds=(20.0, 30.0)), workers=2, progress=False)
-    import torch
-
     torch.manual_seed(0)
-    save_checkpoint(InteractionModel(get_config("tiny")), tmp_path / "ck")
+    save_checkpoint(InteractionModel(get_config("tiny")), root / "ck")
+    return data, root / "ck"
+
+
+def test_a_generated_data_set_streams_through_a_checkpoint(heldout_and_checkpoint):
+    from microturn.runtime.model.policy import DecisionOptions
+
+    data, ck = heldout_and_checkpoint
     # thresholds low enough that a random model acts somewhere, so the counts are exercised
     decisions = DecisionOptions(take_threshold=0.2, yield_threshold=0.2, backchannel_threshold=0.2)
-    full = ep.evaluate_episodes(data, str(tmp_path / "ck"), decisions, progress=False)
-    one = ep.evaluate_episodes(data, str(tmp_path / "ck"), decisions, max_episodes=1, progress=False)
+    full = ep.evaluate_episodes(data, str(ck), decisions, progress=False)
+    one = ep.evaluate_episodes(data, str(ck), decisions, max_episodes=1, progress=False)
     m = full["summary"]["episodes"]
     assert m["episodes"] == len(full["per_episode"]) >= 3
     assert m["agent_turns"] > 0 and m["minutes"] == pytest.approx(1.5, abs=0.5)
@@ -79,3 +90,31 @@ def test_a_generated_data_set_streams_through_a_checkpoint(tmp_path):
     for factor, buckets in full["breakdown"].items():
         assert sum(b["episodes"] for b in buckets.values()) == m["episodes"], factor
     assert {r["conditions"]["accent"] for r in full["per_episode"]} == set(full["breakdown"]["accent"])
+
+
+def test_eval_run_with_episodes_puts_every_target_in_one_table(heldout_and_checkpoint, tmp_path, capsys):
+    """`eval run --episodes`: the model's open-loop figures join its summary and the targets
+    comparison (baselines get "-" there); without the model policy the option is refused."""
+    from microturn.runtime.cli import main
+    from microturn.runtime.eval.synth import synth_suite
+    from microturn.runtime.model.policy import DecisionOptions
+
+    data, ck = heldout_and_checkpoint
+    suite = tmp_path / "suite"
+    synth_suite(suite, 1, seed=0, tasks=["v1/smooth_turn_taking"], progress=False)
+    args = ["eval", "run", "--data", str(suite), "--episodes", str(data),
+            "--no-plots", "--no-clean", "--workers", "1", "--json"]
+    assert main(args + ["--policy", "silence-timeout-800", "--out", str(tmp_path / "refused")]) == 2
+    assert "only the `model` policy" in capsys.readouterr().err
+    assert main(args + ["--policy", "model,silence-timeout-800", "--checkpoint", str(ck), "--out", str(tmp_path / "run"),
+                        "--policy-option", "take_threshold=0.2"]) == 0
+    reports = json.loads(capsys.readouterr().out)
+    model_eps = reports["model"]["summary"]["episodes"]
+    alone = ep.evaluate_episodes(data, str(ck), DecisionOptions(take_threshold=0.2), progress=False)
+    assert model_eps == alone["summary"]["episodes"]
+    assert "episodes" not in reports["silence-timeout-800"]["summary"]
+    rows = {r["metric"]: r for r in reports["model"]["targets"]}
+    assert rows["false_starts_per_min"]["value"] == model_eps["false_starts_per_min"]
+    table = (tmp_path / "run" / "table.md").read_text()
+    line = next(x for x in table.splitlines() if x.startswith("| false starts per minute"))
+    assert line.rstrip(" |").endswith("-") and f"{model_eps['false_starts_per_min']:.2f}" in line
