@@ -21,6 +21,7 @@ do).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -30,6 +31,8 @@ from microturn.runtime.engine.listener import vad_chunks
 from microturn.runtime.engine.policy import (MICRO_TURN_MS, FloorAction, TurnDecision, TurnInput,
                                              register_policy)
 from microturn.runtime.speech.base import VAD
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -48,6 +51,12 @@ class HeuristicOptions:
         160 ms = 5 Silero chunks: longer than a click or a short cough, short enough that
         the agent stops well inside one micro-turn after the user starts to talk over it.
     min_speech_ms: a micro-turn with less speech than this counts as silence (a click).
+    run_gap_ms: silence inside a run of speech up to this long does not end the run (the run
+        still counts only its speech). 0 (default): any silent chunk ends it, so a click and a
+        cough are separate bursts. A long `barge_in_ms` wants some: a sentence spoken over the
+        agent has stop closures, commas and breaths where the VAD dips for a chunk or a few,
+        and "about 1 s of sustained speech" should still be 1 s (the model policy's fallback
+        uses 250 ms).
     near_field_db: when set, a run of speech over the agent makes it yield only if the run's
         level is within this many dB of the user's own (learned from their speech while the
         agent is silent): a quieter voice is someone further away, a TV, a colleague. The gate
@@ -58,6 +67,7 @@ class HeuristicOptions:
     end_of_turn_ms: int = 300
     barge_in_ms: int = 160
     min_speech_ms: int = 60
+    run_gap_ms: int = 0
     near_field_db: float | None = None
 
 
@@ -66,7 +76,8 @@ class _State:
     vad: VAD
     heard_user: bool = False     # user speech since the agent last took the turn
     silence_ms: float = 0.0      # silence since the user's last speech chunk
-    run_ms: float = 0.0          # the user's current run of consecutive speech chunks
+    run_ms: float = 0.0          # speech in the user's current run (gaps up to run_gap_ms allowed)
+    gap_ms: float = 0.0          # silence since the run's last speech chunk
     run_power: float = 0.0       # summed mean square of the run's chunks
     run_chunks: int = 0
     user_db: float | None = None  # the user's speech level (dBFS), learned while the agent is silent
@@ -103,7 +114,7 @@ class HeuristicPolicy:
         above, chunk_ms = vad_chunks(st.vad, turn.audio, o.threshold)
         if above.sum() * chunk_ms < o.min_speech_ms:  # no speech, or only a click: all silence
             st.silence_ms += MICRO_TURN_MS
-            st.run_ms, st.run_power, st.run_chunks = 0.0, 0.0, 0
+            self._gap(st, MICRO_TURN_MS)
             return
         st.heard_user = st.heard_user or not turn.agent_speaking
         gated = o.near_field_db is not None  # levels are only needed for the near-field gate
@@ -113,14 +124,19 @@ class HeuristicPolicy:
                 st.run_ms += chunk_ms
                 st.run_power += p
                 st.run_chunks += 1
-                st.silence_ms = 0.0
+                st.silence_ms = st.gap_ms = 0.0
                 if gated and not turn.agent_speaking and p > 0:  # the user's own level, slowly tracked
                     db = 10 * np.log10(p)
                     st.user_db = db if st.user_db is None else 0.98 * st.user_db + 0.02 * db
             else:
-                st.run_ms = 0.0
-                st.run_power, st.run_chunks = 0.0, 0
                 st.silence_ms += chunk_ms
+                self._gap(st, chunk_ms)
+
+    def _gap(self, st: _State, ms: float) -> None:
+        """Silence: the speech run ends once the gap is longer than `run_gap_ms`."""
+        st.gap_ms += ms
+        if st.gap_ms > self.options.run_gap_ms:
+            st.run_ms, st.run_power, st.run_chunks = 0.0, 0.0, 0
 
     def _near_field(self, st: _State) -> bool:
         """Is the current speech run loud enough to be the user (see `near_field_db`)?"""
@@ -128,6 +144,10 @@ class HeuristicPolicy:
             return True
         run_db = 10 * np.log10(max(st.run_power / st.run_chunks, 1e-12))
         return run_db >= st.user_db - self.options.near_field_db
+
+    def _levels(self, st: _State) -> str:
+        run_db = 10 * np.log10(max(st.run_power / max(st.run_chunks, 1), 1e-12))
+        return f"run {run_db:.1f} dBFS, user {st.user_db if st.user_db is None else round(st.user_db, 1)} dBFS"
 
     def _decide(self, turn: TurnInput) -> TurnDecision:
         st = self._sessions.get(turn.session_id)
@@ -138,9 +158,12 @@ class HeuristicPolicy:
         if turn.agent_speaking:
             if st.heard_user and st.silence_ms >= o.end_of_turn_ms:
                 st.heard_user = False  # the engine's watch took the turn between ticks, as armed
-            if st.run_ms >= o.barge_in_ms and self._near_field(st):
-                st.heard_user = True  # the user holds the floor now; their turn continues
-                return TurnDecision(FloorAction.YIELD)
+            if st.run_ms >= o.barge_in_ms:
+                if self._near_field(st):
+                    st.heard_user = True  # the user holds the floor now; their turn continues
+                    return TurnDecision(FloorAction.YIELD)
+                log.info("session %s: %d ms of speech over the agent gated out as far-field (%s)",
+                         turn.session_id, st.run_ms, self._levels(st))
             if o.near_field_db is not None:
                 return TurnDecision(FloorAction.CONTINUE)
             return TurnDecision(FloorAction.CONTINUE, yield_after_speech_ms=int(o.barge_in_ms - st.run_ms))

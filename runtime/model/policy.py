@@ -64,6 +64,8 @@ class DecisionOptions:
         says (0: off). About 1.2 s: longer than the pauses people make mid-turn.
     fallback_yield_ms: yield after this long a run of speech over the agent (0: off), if the
         run is near-field: within `fallback_near_field_db` of the user's own level (inf: any).
+        Gaps of up to `fallback_yield_gap_ms` inside the run do not end it (a spoken sentence
+        has stop closures and breaths where the VAD dips; see `HeuristicOptions.run_gap_ms`).
     """
 
     take_threshold: float = 0.5
@@ -76,6 +78,7 @@ class DecisionOptions:
     fallback_answer_ms: int = 1200
     fallback_yield_ms: int = 1000
     fallback_near_field_db: float = 6.0
+    fallback_yield_gap_ms: int = 250
 
 
 _INDEX = {a: i for i, a in enumerate(FLOOR_ACTIONS)}
@@ -132,6 +135,7 @@ class ModelPolicy:
             # a timer policy too slow to matter unless the model is stuck (0 = never)
             fallback = HeuristicPolicy(end_of_turn_ms=d.fallback_answer_ms or 10**9,
                                        barge_in_ms=d.fallback_yield_ms or 10**9,
+                                       run_gap_ms=d.fallback_yield_gap_ms,
                                        near_field_db=d.fallback_near_field_db)
         self.fallback = fallback
 
@@ -247,6 +251,7 @@ def make_model_policy(
     fallback_answer_ms: int | None = None,
     fallback_yield_ms: int | None = None,
     fallback_near_field_db: float | None = None,
+    fallback_yield_gap_ms: int | None = None,
 ) -> ModelPolicy:
     """The interaction model as a floor policy.
 

@@ -57,6 +57,22 @@ def test_barge_in_needs_sustained_speech_over_the_agent():
     assert "SPEAK" not in click, "a click is not a user turn"
 
 
+def test_a_long_barge_in_timer_counts_speech_across_short_gaps():
+    """With `run_gap_ms`, a sentence with short dips (stop closures, breaths) is one run; the run
+    counts its speech only, and a gap longer than the allowance starts it again."""
+    sentence = script(silence(400), speech(400), silence(96), speech(400), silence(160), speech(600))
+    agent = lambda k: True  # noqa: E731
+    strict = run(HeuristicPolicy(HeuristicOptions(barge_in_ms=1000), vad_factory=ToneVAD), sentence, agent)
+    assert "YIELD" not in strict, "every dip restarts a strict run: 1 s is never reached"
+    lenient = run(HeuristicPolicy(HeuristicOptions(barge_in_ms=1000, run_gap_ms=250), vad_factory=ToneVAD),
+                  sentence, agent)
+    # speech reaches 1000 ms 200 ms into the last burst (which starts at 1456): the tick ending at 1800
+    assert lenient.index("YIELD") == 8
+    pause = script(silence(400), speech(600), silence(400), speech(600))
+    assert "YIELD" not in run(HeuristicPolicy(HeuristicOptions(barge_in_ms=1000, run_gap_ms=250),
+                                              vad_factory=ToneVAD), pause, agent), "a real pause ends the run"
+
+
 def test_sessions_are_independent_in_one_batch():
     policy = HeuristicPolicy(vad_factory=ToneVAD)
     policy.open("talker")
