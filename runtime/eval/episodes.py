@@ -208,6 +208,7 @@ FACTORS: dict[str, tuple[float, ...] | None] = {
     "snr_db": (25, 40),
     "user_rt60_s": (0.3, 0.6),
     "echo_db": (-35, -25),        # the agent's own voice, back in the microphone
+    "opus_kbps": (20,),           # the Opus round trip (None: PCM; older data sets have none)
 }
 BREAKDOWN_METRICS = ("no_false_yield_rate", "false_starts_per_min", "monologue_bc_per_min",
                      "turn_ends", "turn_ends_taken_on_time", "turn_end_latency_ms_median")
@@ -217,7 +218,8 @@ def conditions(meta: dict) -> dict[str, Any]:
     """The factors of one episode, from its metadata in the shard's JSON."""
     ac = meta.get("acoustics", {})
     return {"accent": meta["voices"]["user"].split("+")[0], "user_rate_wpm": meta["rates"]["user"],
-            "snr_db": ac.get("snr_db"), "user_rt60_s": ac.get("user_rt60"), "echo_db": ac.get("echo_db")}
+            "snr_db": ac.get("snr_db"), "user_rt60_s": ac.get("user_rt60"), "echo_db": ac.get("echo_db"),
+            "opus_kbps": ac.get("opus_kbps")}
 
 
 def _bucket(value, edges) -> str:

@@ -90,6 +90,7 @@ def test_a_generated_data_set_streams_through_a_checkpoint(heldout_and_checkpoin
     for factor, buckets in full["breakdown"].items():
         assert sum(b["episodes"] for b in buckets.values()) == m["episodes"], factor
     assert {r["conditions"]["accent"] for r in full["per_episode"]} == set(full["breakdown"]["accent"])
+    assert set(full["breakdown"]) == set(ep.FACTORS) and "opus_kbps" in full["breakdown"]
 
 
 def test_eval_run_with_episodes_puts_every_target_in_one_table(heldout_and_checkpoint, tmp_path, capsys):
