@@ -70,21 +70,31 @@ def run(args) -> dict:
         with DevServer(app=args.app, policy=args.policy, log_path=Path(tmp) / "dev.log") as server:
             cold = asyncio.run(_measure(server.url, Path(tmp), args, count=args.warmup, tag="warm"))
             rows = asyncio.run(_measure(server.url, Path(tmp), args, count=args.questions))
-    summary = {}
-    for key in ("answer_ms", "barge_in_stop_ms", "setup_ms", "connected_ms", "mic_kbps"):
-        values = [r[key] for r in rows if r.get(key) is not None]
-        summary[key] = percentiles(values, qs=(50, 90))
     return {
-        "questions": len(rows),
-        "answers_understood": sum(1 for r in rows if r.get("understood")),
-        "answers_correct": sum(1 for r in rows if r.get("correct")),
-        "barge_in_measured": sum(1 for r in rows if r.get("barge_in_stop_ms") is not None),
-        "summary": summary,
+        **summarize(rows),
         "per_question": rows,
         "cold_start": cold,
         "how": "answer_ms: WAV end of question -> first agent audio recorded in the page; "
                "barge_in_stop_ms: WAV start of interruption -> agent audio quiet (300 ms) in the page; "
                "setup_ms: page join start -> data channel open",
+    }
+
+
+def summarize(rows: list[dict]) -> dict:
+    """Counts and percentiles over the per-question rows of `_measure`."""
+    summary = {}
+    for key in ("answer_ms", "barge_in_stop_ms", "setup_ms", "connected_ms", "mic_kbps"):
+        values = [r[key] for r in rows if r.get(key) is not None]
+        summary[key] = percentiles(values, qs=(50, 90))
+    measured = [r for r in rows if r.get("barge_in_stop_ms") is not None]
+    return {
+        "questions": len(rows),
+        "answers_understood": sum(1 for r in rows if r.get("understood")),
+        "answers_correct": sum(1 for r in rows if r.get("correct")),
+        "barge_in_measured": len(measured),
+        # of those, how many the agent stopped for (the rest it talked through to its end)
+        "barge_in_yielded": sum(1 for r in measured if r.get("interrupted_event")),
+        "summary": summary,
     }
 
 

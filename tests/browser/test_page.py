@@ -101,3 +101,17 @@ async def test_barge_in_silences_the_agent_and_keeps_only_what_was_played(dev_se
     stop = call.agent_stop_after(barge_at)
     assert stop is not None and barge_at + stop < answer_start + full_s, (stop, full_s)
     assert await wait_for_no_sessions(dev_server.url) == 0
+
+
+def test_latency_bench_counts_barge_ins_the_agent_talked_through():
+    """`bench latency` summary: a measured barge-in without an `agent.speech.interrupted` event is
+    one the agent talked through; one where the agent was not speaking is not measured at all."""
+    from microturn.runtime.bench.latency import summarize
+
+    rows = [{"answer_ms": 400.0, "understood": True, "correct": True, "barge_in_stop_ms": 300.0, "interrupted_event": True},
+            {"answer_ms": 600.0, "understood": True, "correct": False, "barge_in_stop_ms": 2800.0, "interrupted_event": False},
+            {"answer_ms": 500.0, "understood": False, "barge_in_stop_ms": None, "interrupted_event": False}]
+    s = summarize(rows)
+    assert (s["questions"], s["answers_understood"], s["answers_correct"]) == (3, 2, 1)
+    assert (s["barge_in_measured"], s["barge_in_yielded"]) == (2, 1)
+    assert s["summary"]["answer_ms"]["p50"] == 500.0 and s["summary"]["barge_in_stop_ms"]["n"] == 2
