@@ -9,7 +9,7 @@ import numpy as np
 
 from microturn.runtime.engine.policy import SAMPLES_PER_TURN, FloorAction, TurnInput, make_policy
 
-SHIPPED = Path(__file__).resolve().parents[2] / "checkpoints" / "tiny-floor-v1"
+SHIPPED = Path(__file__).resolve().parents[2] / "checkpoints" / "tiny-floor-v2"
 
 
 def test_shipped_checkpoint_loads_and_steps_batch_invariantly():
