@@ -233,11 +233,16 @@ class EpisodeBuilder:
     # with a question of their own (as FD-bench's v1.5 interruptions do). With openers only, a
     # model can learn a handful of words instead of "speech over me that is not a backchannel".
     OPENER_SHARE = 0.5
+    # Share of real interruptions that start within the agent's first 400 ms (both start at
+    # once, or the agent answered a moment too soon): live, that is when a user most often
+    # talks over it, and the live bench's barge-in comes 70 ms into the answer.
+    EARLY_SHARE = 0.25
 
     def _interrupted(self, start: int, audio: np.ndarray, kind: str) -> int:
         dur = self._ms(audio)
         room = self.labels.yield_delay_ms + (1500 if kind == "yeah_but" else 500)  # yield before it ends
-        t_i = start + self._u(400, max(401, dur - room))
+        early = kind == "interrupt" and self.rng.random() < self.EARLY_SHARE
+        t_i = start + (self._u(0, 400) if early else self._u(400, max(401, dur - room)))
         if kind == "yeah_but":
             bc_word, turn_word = self.words.yeah_but()
             bc = self._say(bc_word + ",", self.user)

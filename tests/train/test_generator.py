@@ -204,3 +204,22 @@ def test_half_the_interruptions_come_without_an_opener(monkeypatch):
         assert said.endswith("?") and b.tl.user_turns, said
         with_opener += said.split()[0].rstrip(",") in {o.split()[0].rstrip(",") for o in tpl.INTERRUPT_OPENERS}
     assert 10 <= with_opener <= 30
+
+
+def test_some_interruptions_start_with_the_agents_first_words(monkeypatch):
+    """A quarter of real interruptions begin within 400 ms of the agent's onset; the labels still
+    say YIELD from 300 ms after the user starts, and the agent is cut there."""
+    from microturn.runtime.train.episodes import EpisodeBuilder
+    from microturn.runtime.train.labels import LabelOptions
+
+    delays = []
+    for seed in range(60):
+        b = _builder(seed, monkeypatch, EpisodeBuilder.PAUSE_CUTS)
+        b.others = [b.user]
+        b._interrupted(1000, np.zeros(16 * 6000, np.float32), "interrupt")
+        t_i = b.tl.user_turns[0].spans[0][0]
+        delays.append(t_i - 1000)
+        turn = b.tl.agent[0]
+        assert turn.start == 1000 and turn.end >= t_i + LabelOptions().yield_delay_ms
+    early = sum(d < 400 for d in delays)
+    assert 5 <= early <= 28 and min(delays) >= 0
