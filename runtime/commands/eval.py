@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sys
 import time
@@ -155,8 +154,8 @@ def run_run(args) -> int:
             make_policy(policy, **policy_kwargs(policy, args.checkpoint, extra))
         if args.episodes and "model" not in policies:
             raise ValueError("--episodes: only the `model` policy is measured on episodes (add it to --policy)")
-        if args.episodes and not (Path(args.episodes) / "manifest.json").is_file():
-            raise ValueError(f"--episodes {args.episodes}: no manifest.json (make one with `microturn train data --split eval`)")
+        if args.episodes:
+            _require_data_set(args.episodes, "--episodes")
     except Exception as exc:
         print(f"microturn eval run: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
@@ -184,12 +183,18 @@ def run_run(args) -> int:
     return 1 if bad else 0
 
 
+def _require_data_set(path: str, flag: str) -> None:
+    """A `train data --split eval` folder, or a clear ValueError naming the flag."""
+    if not (Path(path) / "manifest.json").is_file():
+        raise ValueError(f"{flag} {path}: no manifest.json (make one with `microturn train data --split eval`)")
+
+
 def _episode_summary(args, extra: dict) -> dict:
     """The `model` policy's open-loop figures on `--episodes` (as `eval episodes` measures them)."""
     from microturn.runtime.eval.episodes import evaluate_episodes
     from microturn.runtime.model.policy import DecisionOptions, decision_options
 
-    known = {f.name for f in dataclasses.fields(DecisionOptions)}
+    known = DecisionOptions.names()
     report = evaluate_episodes(args.episodes, args.checkpoint,
                                decision_options(args.checkpoint, {k: v for k, v in extra.items() if k in known}),
                                progress=not args.json)
@@ -209,9 +214,10 @@ def run_tune(args) -> int:
     if args.episodes:
         from microturn.runtime.eval.episodes import StreamedEpisodes
 
-        if not (Path(args.episodes) / "manifest.json").is_file():
-            print(f"--episodes {args.episodes}: no manifest.json (make one with `microturn train data --split eval`)",
-                  file=sys.stderr)
+        try:
+            _require_data_set(args.episodes, "--episodes")
+        except ValueError as exc:
+            print(exc, file=sys.stderr)
             return 2
         episodes = StreamedEpisodes(args.episodes, args.checkpoint)
     result = tune(Path(args.data), args.checkpoint, Path(args.out), workers=args.workers, episodes=episodes)
@@ -229,11 +235,10 @@ def run_episodes(args) -> int:
 
     try:
         extra = _policy_options(args.policy_option)
-        unknown = sorted(set(extra) - {f.name for f in dataclasses.fields(DecisionOptions)})
+        unknown = sorted(set(extra) - DecisionOptions.names())
         if unknown:
             raise ValueError(f"--policy-option {unknown[0]}: not a decision option")
-        if not (Path(args.data) / "manifest.json").is_file():
-            raise ValueError(f"--data {args.data}: no manifest.json (make one with `microturn train data --split eval`)")
+        _require_data_set(args.data, "--data")
         t0 = time.perf_counter()
         report = evaluate_episodes(args.data, args.checkpoint, decision_options(args.checkpoint, extra),
                                    max_episodes=args.limit, progress=not args.json)

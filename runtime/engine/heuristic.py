@@ -80,6 +80,7 @@ class _State:
     gap_ms: float = 0.0          # silence since the run's last speech chunk
     run_power: float = 0.0       # summed mean square of the run's chunks
     run_chunks: int = 0
+    gated_logged: bool = False   # this run was logged as gated out (far-field)
     user_db: float | None = None  # the user's speech level (dBFS), learned while the agent is silent
 
 
@@ -136,18 +137,17 @@ class HeuristicPolicy:
         """Silence: the speech run ends once the gap is longer than `run_gap_ms`."""
         st.gap_ms += ms
         if st.gap_ms > self.options.run_gap_ms:
-            st.run_ms, st.run_power, st.run_chunks = 0.0, 0.0, 0
+            st.run_ms, st.run_power, st.run_chunks, st.gated_logged = 0.0, 0.0, 0, False
+
+    @staticmethod
+    def _run_db(st: _State) -> float:
+        return 10 * np.log10(max(st.run_power / max(st.run_chunks, 1), 1e-12))
 
     def _near_field(self, st: _State) -> bool:
         """Is the current speech run loud enough to be the user (see `near_field_db`)?"""
         if self.options.near_field_db is None or st.user_db is None or not st.run_chunks:
             return True
-        run_db = 10 * np.log10(max(st.run_power / st.run_chunks, 1e-12))
-        return run_db >= st.user_db - self.options.near_field_db
-
-    def _levels(self, st: _State) -> str:
-        run_db = 10 * np.log10(max(st.run_power / max(st.run_chunks, 1), 1e-12))
-        return f"run {run_db:.1f} dBFS, user {st.user_db if st.user_db is None else round(st.user_db, 1)} dBFS"
+        return self._run_db(st) >= st.user_db - self.options.near_field_db
 
     def _decide(self, turn: TurnInput) -> TurnDecision:
         st = self._sessions.get(turn.session_id)
@@ -162,8 +162,11 @@ class HeuristicPolicy:
                 if self._near_field(st):
                     st.heard_user = True  # the user holds the floor now; their turn continues
                     return TurnDecision(FloorAction.YIELD)
-                log.info("session %s: %d ms of speech over the agent gated out as far-field (%s)",
-                         turn.session_id, st.run_ms, self._levels(st))
+                if not st.gated_logged:  # once a run, not every tick a TV keeps talking
+                    st.gated_logged = True
+                    log.info("session %s: %d ms of speech over the agent gated out as far-field "
+                             "(run %.1f dBFS, user %.1f dBFS)", turn.session_id, st.run_ms,
+                             self._run_db(st), st.user_db)
             if o.near_field_db is not None:
                 return TurnDecision(FloorAction.CONTINUE)
             return TurnDecision(FloorAction.CONTINUE, yield_after_speech_ms=int(o.barge_in_ms - st.run_ms))

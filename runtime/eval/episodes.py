@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from microturn.runtime.eval.metrics import median_of
 from microturn.runtime.train.timeline import MICRO_TURN_MS, Timeline
 
 LISTEN, BACKCHANNEL, SPEAK, CONTINUE, YIELD, INTERJECT = range(6)  # FLOOR_ACTIONS order
@@ -169,11 +170,6 @@ def score_episode(tl: Timeline, actions: np.ndarray, labels: np.ndarray, agent_s
     return r
 
 
-def _median(values) -> float | None:
-    values = [v for v in values if v is not None]
-    return round(float(np.median(values)), 1) if values else None
-
-
 def aggregate(per_episode: list[dict]) -> EpisodeMetrics:
     total = lambda key: sum(e[key] for e in per_episode)  # noqa: E731
     minutes, mono_minutes = total("minutes"), total("monologue_minutes")
@@ -194,9 +190,9 @@ def aggregate(per_episode: list[dict]) -> EpisodeMetrics:
         monologue_turn_takes=total("monologue_turn_takes"),
         prompts=len(prompts), prompts_within_two_turns=within,
         prompt_within_two_turns_rate=round(within / len(prompts), 4) if prompts else None,
-        prompt_latency_ms_median=_median(prompts),
+        prompt_latency_ms_median=median_of(prompts, 1),
         turn_ends=len(ends), turn_ends_taken_on_time=sum(1 for x in ends if x is not None),
-        turn_end_latency_ms_median=_median(ends),
+        turn_end_latency_ms_median=median_of(ends, 1),
     )
 
 

@@ -19,6 +19,7 @@ The formulas follow the public FD-bench code as described in `shared/notes/fdben
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -68,6 +69,13 @@ def mean_latency_over_take_overs(tos: Sequence[int], latencies: Sequence[float |
 
 
 # ---------------------------------------------------------------- segments
+
+def median_of(values: Sequence[float | None], digits: int) -> float | None:
+    """Median of the values that are not None, rounded to `digits`; None when there are none
+    (the issue-6 targets are medians; FD-bench's own latencies are means)."""
+    present = [float(v) for v in values if v is not None]
+    return round(statistics.median(present), digits) if present else None
+
 
 def merge_segments(segments: Sequence[Segment], max_gap_s: float) -> list[Segment]:
     """Join segments whose gap is <= max_gap_s (input in any order)."""

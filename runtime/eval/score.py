@@ -188,11 +188,6 @@ def _mean(vals) -> float | None:
     return round(float(np.mean(vals)), 4) if vals else None
 
 
-def _median(vals) -> float | None:
-    vals = [v for v in vals if v is not None]
-    return round(float(np.median(vals)), 4) if vals else None
-
-
 def _rate(vals) -> float | None:
     vals = [v for v in vals if v is not None]
     return round(sum(bool(v) for v in vals) / len(vals), 4) if vals else None
@@ -215,7 +210,7 @@ def summarize(results: list[dict]) -> dict[str, dict[str, Any]]:
             s["latency"] = _r(m.mean_latency_over_take_overs(tos, [r.get("latency") for r in rs]))
             lt = m.mean_latency_over_take_overs(tos, [r.get("latency_truth") for r in rs])
             s["latency_truth"] = _r(lt)
-            s["latency_truth_median"] = _median([r.get("latency_truth") for r, to in zip(rs, tos) if to])
+            s["latency_truth_median"] = m.median_of([r.get("latency_truth") for r, to in zip(rs, tos) if to], 4)
             s["detector_error"] = _mean([abs(r["detector_error"]) if r.get("detector_error") is not None else None for r in rs])
         if task == "v1/pause_handling":
             s["TOR_truth"] = _rate([r["take_over_truth"] for r in rs])
@@ -231,7 +226,7 @@ def summarize(results: list[dict]) -> dict[str, dict[str, Any]]:
         if task == "v1/user_interruption" or task.startswith("v1.5/"):
             s["talking_at_onset"] = _rate([r.get("talking_at_onset_truth") for r in rs])
             s["stop_latency_truth"] = _mean([r.get("stop_latency_truth") for r in rs])
-            s["stop_latency_truth_median"] = _median([r.get("stop_latency_truth") for r in rs])
+            s["stop_latency_truth_median"] = m.median_of([r.get("stop_latency_truth") for r in rs], 4)
         if task.startswith("v1.5/"):
             s["stop_latency"] = _mean([r.get("stop_latency") for r in rs])
             s["response_latency"] = _mean([r.get("response_latency") for r in rs])

@@ -80,6 +80,11 @@ class DecisionOptions:
     fallback_near_field_db: float = 6.0
     fallback_yield_gap_ms: int = 250
 
+    @classmethod
+    def names(cls) -> set[str]:
+        """Every option's name (what `--policy-option` and `decisions.json` may set)."""
+        return {f.name for f in dataclasses.fields(cls)}
+
 
 _INDEX = {a: i for i, a in enumerate(FLOOR_ACTIONS)}
 
@@ -264,7 +269,7 @@ def make_model_policy(
     see it; one left at None comes from `decisions.json`, else the DecisionOptions default.
     """
     args = dict(locals())
-    given = {f.name: args[f.name] for f in dataclasses.fields(DecisionOptions) if args[f.name] is not None}
+    given = {name: args[name] for name in DecisionOptions.names() if args[name] is not None}
     decisions = decision_options(checkpoint, given)
     ops = make_ops(backend, invariant=invariant)
     if checkpoint:

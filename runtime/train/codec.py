@@ -13,7 +13,8 @@ is cut off again, so every label boundary stays where the generator put it.
 from __future__ import annotations
 
 import numpy as np
-from scipy import signal
+
+from microturn.runtime.speech.resample import resample
 
 SAMPLE_RATE = 16_000
 DECODED_RATE = 48_000           # FFmpeg's libopus decoder always gives 48 kHz
@@ -52,10 +53,8 @@ def opus_round_trip(x: np.ndarray, bitrate: int, complexity: int = 3) -> np.ndar
         frame.sample_rate, frame.pts = SAMPLE_RATE, pts * FRAME_SAMPLES
         drain(enc.encode(frame))
     drain(enc.encode(None))
-    y = np.concatenate(decoded).astype(np.float32)
-    if y.dtype.kind == "f" and decoded and decoded[0].dtype == np.int16:
-        y /= 32768.0
-    y = signal.resample_poly(y, SAMPLE_RATE, DECODED_RATE)
+    y = np.concatenate(decoded).astype(np.float32) / 32768.0  # the decoder gives s16
+    y = resample(y, DECODED_RATE, SAMPLE_RATE)
     y = y[PRE_SKIP_SAMPLES: PRE_SKIP_SAMPLES + len(x)]
     if len(y) < len(x):
         y = np.concatenate([y, np.zeros(len(x) - len(y), np.float32)])

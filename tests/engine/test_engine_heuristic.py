@@ -142,12 +142,15 @@ def test_decisions_arm_the_between_tick_watch_with_what_is_left_of_each_timer():
     assert quiet.yield_after_speech_ms == 160
 
 
-def test_near_field_gate_yields_to_the_user_not_to_a_quieter_voice():
+def test_near_field_gate_yields_to_the_user_not_to_a_quieter_voice(caplog):
     """With `near_field_db`, a long run over the agent yields only at about the user's level."""
     gated = HeuristicPolicy(HeuristicOptions(barge_in_ms=600, near_field_db=6.0), vad_factory=ToneVAD)
     speaking_after = lambda k: k >= 10  # noqa: E731: the user talks for 1 s, silence, then the agent
-    quiet = run(gated, script(speech(1000, 0.3), silence(1000), speech(1600, 0.1)), speaking_after)
+    with caplog.at_level("INFO", logger="microturn.runtime.engine.heuristic"):
+        quiet = run(gated, script(speech(1000, 0.3), silence(1000), speech(1600, 0.1)), speaking_after)
     assert "YIELD" not in quiet[10:], "a voice ~10 dB under the user's is not an interruption"
+    gated_lines = [r for r in caplog.records if "gated out as far-field" in r.getMessage()]
+    assert len(gated_lines) == 1, "one line for the run, not one for every tick it lasts"
     loud = run(HeuristicPolicy(HeuristicOptions(barge_in_ms=600, near_field_db=6.0), vad_factory=ToneVAD),
                script(speech(1000, 0.3), silence(1000), speech(1600, 0.25)), speaking_after)
     assert "YIELD" in loud[10:]

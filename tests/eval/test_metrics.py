@@ -113,3 +113,10 @@ def test_summary_splits_pauses_at_the_answer_fallback_and_reports_medians():
     assert s["v1/pause_handling"]["TOR_truth_long"] == 1.0
     assert s["v1/smooth_turn_taking"]["latency_truth_median"] == 0.32
     assert abs(s["v1/smooth_turn_taking"]["latency_truth"] - 0.6067) < 1e-3
+
+
+def test_median_of_skips_missing_values_and_rounds():
+    assert m.median_of([0.3, None, 0.1, 0.2], 4) == 0.2
+    assert m.median_of([1.0, 2.0], 1) == 1.5  # even count: the mean of the middle two
+    assert m.median_of([0.123456], 3) == 0.123
+    assert m.median_of([None, None], 4) is None and m.median_of([], 1) is None
