@@ -116,11 +116,13 @@ def launch(kernel_fn, name: str, grid, t: configs.Tiles, *args, **constexprs):
 
 @triton.jit
 def dot(a, b, acc, IEEE: tl.constexpr):
-    """acc += a @ b; IEEE=True keeps float32 dots in full float32 (no TF32) on CUDA."""
+    """acc += a @ b; IEEE=True keeps float32 dots in full float32 (no TF32) on CUDA.
+    out_dtype names the accumulator's dtype: compiled Triton otherwise assumes float32 and
+    rejects a float64 accumulator (seen on an H200 with Triton 3.6; the interpreter accepts it)."""
     if IEEE:
-        return tl.dot(a, b, acc, input_precision="ieee")
+        return tl.dot(a, b, acc, input_precision="ieee", out_dtype=acc.dtype)
     else:
-        return tl.dot(a, b, acc)
+        return tl.dot(a, b, acc, out_dtype=acc.dtype)
 
 
 def ieee(dtype: torch.dtype) -> bool:
