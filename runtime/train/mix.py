@@ -64,8 +64,9 @@ class Acoustics:
             snr_db=float(rng.uniform(12, 60)),
             babble_db=float(rng.uniform(-30, -15)) if rng.random() < 0.25 else None,
             output_gain_db=float(rng.uniform(-6, 4)),
-            # the live path's codec, in a share of episodes: the model hears both
-            opus_kbps=float(rng.uniform(12, 32)) if rng.random() < OPUS_SHARE else None,
+            # the live path's codec, in a share of episodes: the model hears both. Up to 64
+            # kbit/s: Chromium's microphone track ran at about 60 in `bench latency` (README)
+            opus_kbps=float(rng.uniform(12, 64)) if rng.random() < OPUS_SHARE else None,
         )
 
     def to_dict(self) -> dict:

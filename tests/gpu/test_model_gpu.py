@@ -99,3 +99,32 @@ def test_tensorrt_engine_is_batch_invariant():
     with torch.no_grad():
         eager = StepModule(model.cuda())(*(x.cuda() for x in a))
     torch.testing.assert_close(out_a[0], eager[0], rtol=1e-3, atol=1e-3)
+
+
+def test_shipped_checkpoint_on_cuda_is_batch_invariant_and_matches_the_cpu():
+    """The shipped checkpoint (safetensors, present on the GPU machines) through the Triton
+    backend on CUDA: bitwise the same alone and batched, and the CPU reference's decisions."""
+    pytest.importorskip("safetensors", reason="safetensors is not installed")
+    from pathlib import Path
+
+    import microturn.kernels as K
+    from microturn.runtime.model.backends import TorchOps, TritonOps
+    from microturn.runtime.model.checkpoint import load_model
+    from microturn.runtime.model.features import random_turns
+
+    shipped = Path(__file__).resolve().parents[2] / "checkpoints" / "tiny-floor-v2"
+    cpu = load_model(shipped).eval()
+    cpu.set_ops(TorchOps(invariant=True))
+    gpu = load_model(shipped).to("cuda").eval()
+    gpu.set_ops(TritonOps())
+    mine = random_turns(gpu.config, 1, TURNS, torch.Generator().manual_seed(3))
+    with torch.no_grad(), K.counting() as launched:
+        alone = _alone(gpu, mine)
+    assert launched["fused_moe"] + launched["moe_gate_up"] > 0
+    with torch.no_grad():
+        batched, _ = _batched(gpu, mine, seed=5)
+        reference = _alone(cpu, mine)
+    for t, ((fa, _), (fb, _), (fr, _)) in enumerate(zip(alone, batched, reference)):
+        assert torch.equal(fa, fb), f"floor logits differ in a batch at micro-turn {t}"
+        torch.testing.assert_close(fa.cpu(), fr, atol=2e-3, rtol=2e-3)
+        assert torch.equal(fa.cpu().argmax(-1), fr.argmax(-1)), f"decision differs from the CPU at micro-turn {t}"

@@ -23,7 +23,7 @@ def _speechlike(seconds: float, seed: int = 0) -> np.ndarray:
 
 def test_round_trip_keeps_length_and_alignment():
     x = _speechlike(3.0)
-    for kbps in (12, 32):
+    for kbps in (12, 32, 64):
         y = opus_round_trip(x, kbps * 1000)
         assert y.dtype == np.float32 and len(y) == len(x)
         lags = range(-40, 41)
