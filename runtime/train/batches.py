@@ -20,6 +20,7 @@ with a little per-turn sensor noise; the picture changes exactly at the episode'
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -157,14 +158,22 @@ class TrainingSet:
         c = self.config
         cache = shard_path.with_name(f"{shard_path.stem}.dmel-{c.n_mels}x{c.audio_levels}.npy")
         if cache.exists():
-            levels = np.load(cache)
-            if len(levels) == len(z["labels"]):
+            try:
+                levels = np.load(cache)
+            except (OSError, ValueError):  # cut short (a crash while writing): compute it again
+                levels = None
+            if levels is not None and len(levels) == len(z["labels"]):
                 return levels
         levels = dmel_levels(z["audio"], c)
+        # Written under a private name, then renamed into place: two trainings started together
+        # on one data set both write the cache, and one read the other's half-written file
+        # ("could only read 262016 elements") before this.
+        tmp = cache.with_name(f"{cache.stem}.{os.getpid()}.tmp.npy")
         try:
-            np.save(cache, levels)
+            np.save(tmp, levels)
+            os.replace(tmp, cache)
         except OSError:  # a read-only data set: keep the features in memory only
-            pass
+            tmp.unlink(missing_ok=True)
         return levels
 
     def group_counts(self) -> np.ndarray:

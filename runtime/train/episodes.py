@@ -221,12 +221,13 @@ class EpisodeBuilder:
             return self._interrupted(start, audio, kind)
         self._clip(start, audio, "agent")
         self.tl.agent.append(Span(start, start + dur, "turn"))
+        early = self.rng.random() < self.EARLY_SHARE  # as early as interruptions come (below)
         if kind == "user_backchannel":
             bc = self._say(self.words.backchannel(), self.user)
-            at = start + self._u(300, max(301, dur - self._ms(bc) - 100))
+            at = start + (self._u(0, 400) if early else self._u(300, max(301, dur - self._ms(bc) - 100)))
             self.tl.user_backchannels.append(Span(at, self._clip(at, bc, "user")))
         elif kind != "none":
-            self._other_speech(start + self._u(200, dur - 600), kind)
+            self._other_speech(start + (self._u(0, 400) if early else self._u(200, dur - 600)), kind)
         return start + dur
 
     # Share of real interruptions that open with "wait," / "sorry," ...; the others barge in
@@ -235,7 +236,10 @@ class EpisodeBuilder:
     OPENER_SHARE = 0.5
     # Share of real interruptions that start within the agent's first 400 ms (both start at
     # once, or the agent answered a moment too soon): live, that is when a user most often
-    # talks over it, and the live bench's barge-in comes 70 ms into the answer.
+    # talks over it, and the live bench's barge-in comes 70 ms into the answer. Backchannels,
+    # side talk, TV and background speech start that early in the same share of agent turns:
+    # with only interruptions there (run of 2026-11-26 day), "speech in the agent's first
+    # 400 ms" meant "yield", and the models yielded to more backchannels everywhere.
     EARLY_SHARE = 0.25
 
     def _interrupted(self, start: int, audio: np.ndarray, kind: str) -> int:

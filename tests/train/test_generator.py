@@ -223,3 +223,23 @@ def test_some_interruptions_start_with_the_agents_first_words(monkeypatch):
         assert turn.start == 1000 and turn.end >= t_i + LabelOptions().yield_delay_ms
     early = sum(d < 400 for d in delays)
     assert 5 <= early <= 28 and min(delays) >= 0
+
+
+@pytest.mark.parametrize("kind", ["user_backchannel", "side_near"])
+def test_backchannels_and_side_talk_also_come_early(monkeypatch, kind):
+    """Speech in the agent's first 400 ms must not mean "interruption": backchannels and other
+    speakers start that early in about EARLY_SHARE of agent turns too."""
+    from microturn.runtime.train import episodes
+
+    weights = tuple(1.0 if k == kind else 0.0 for k in episodes.OVERLAPS)
+    monkeypatch.setattr(episodes, "OVERLAP_WEIGHTS", weights)
+    delays = []
+    for seed in range(120):
+        b = _builder(seed, monkeypatch, episodes.EpisodeBuilder.PAUSE_CUTS)
+        b.others = [b.user]
+        b._agent_turn(1000)
+        spans = b.tl.user_backchannels if kind == "user_backchannel" else b.tl.others
+        assert len(spans) == (b.tl.agent[0].end - 1000 >= 1800)  # shorter turns get no overlap
+        delays += [s.start - 1000 for s in spans]
+    early = sum(d < 200 for d in delays)  # before 200 ms only the early share starts
+    assert len(delays) >= 40 and 0.04 <= early / len(delays) <= 0.3 and min(delays) >= 0, (len(delays), early)

@@ -169,3 +169,21 @@ def test_group_weight_option_replaces_one_default_and_refuses_bad_input():
     for bad in ("TAKE", "NOPE=1", "TAKE=x", "TAKE=0"):
         with pytest.raises(ValueError, match="--group-weight"):
             _group_weights([bad])
+
+
+def test_feature_cache_is_written_whole_and_a_cut_one_is_computed_again(data_dir, tmp_path):
+    """Two trainings started together on one data set share its dMel cache: each file appears
+    whole (renamed into place) or not at all, and a file cut short is recomputed, not a crash."""
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(data_dir, data, ignore=shutil.ignore_patterns("*.dmel-*"))
+    first = TrainingSet(data, SMALL)
+    caches = sorted(data.glob("*.dmel-*.npy"))
+    assert caches and not list(data.glob("*.tmp*"))
+    whole = np.load(caches[0])
+    caches[0].write_bytes(caches[0].read_bytes()[: 300])  # what a reader racing a writer saw
+    again = TrainingSet(data, SMALL)
+    assert np.array_equal(np.load(caches[0]), whole)
+    assert np.array_equal(again.batch(np.random.default_rng(0), 2).inputs.audio,
+                          first.batch(np.random.default_rng(0), 2).inputs.audio)
