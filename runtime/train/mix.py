@@ -23,6 +23,7 @@ from microturn.runtime.train.codec import opus_round_trip
 
 BUSES = ("user", "agent", "side_near", "side_far", "tv", "background")
 OPUS_SHARE = 0.35  # episodes that go through an Opus round trip (the rest stay PCM, as in `eval`)
+OPUS_MAX_KBPS = 32.0  # their bitrate is drawn from 12 kbit/s up to this
 
 
 @dataclass
@@ -64,9 +65,10 @@ class Acoustics:
             snr_db=float(rng.uniform(12, 60)),
             babble_db=float(rng.uniform(-30, -15)) if rng.random() < 0.25 else None,
             output_gain_db=float(rng.uniform(-6, 4)),
-            # the live path's codec, in a share of episodes: the model hears both. Up to 64
-            # kbit/s: Chromium's microphone track ran at about 60 in `bench latency` (README)
-            opus_kbps=float(rng.uniform(12, 64)) if rng.random() < OPUS_SHARE else None,
+            # the live path's codec, in a share of episodes: the model hears both. Chromium's
+            # microphone ran at about 60 kbit/s in `bench latency`; 12-64 was tried (with early
+            # overlaps, runs R5-R8 of docs/training.md) and did not help, so v2's 12-32 stays
+            opus_kbps=float(rng.uniform(12, OPUS_MAX_KBPS)) if rng.random() < OPUS_SHARE else None,
         )
 
     def to_dict(self) -> dict:

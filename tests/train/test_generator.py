@@ -207,11 +207,13 @@ def test_half_the_interruptions_come_without_an_opener(monkeypatch):
 
 
 def test_some_interruptions_start_with_the_agents_first_words(monkeypatch):
-    """A quarter of real interruptions begin within 400 ms of the agent's onset; the labels still
-    say YIELD from 300 ms after the user starts, and the agent is cut there."""
+    """With EARLY_SHARE on (0.25; off by default), a quarter of real interruptions begin within
+    400 ms of the agent's onset; the labels still say YIELD from 300 ms after the user starts,
+    and the agent is cut there."""
     from microturn.runtime.train.episodes import EpisodeBuilder
     from microturn.runtime.train.labels import LabelOptions
 
+    monkeypatch.setattr(EpisodeBuilder, "EARLY_SHARE", 0.25)
     delays = []
     for seed in range(60):
         b = _builder(seed, monkeypatch, EpisodeBuilder.PAUSE_CUTS)
@@ -227,19 +229,26 @@ def test_some_interruptions_start_with_the_agents_first_words(monkeypatch):
 
 @pytest.mark.parametrize("kind", ["user_backchannel", "side_near"])
 def test_backchannels_and_side_talk_also_come_early(monkeypatch, kind):
-    """Speech in the agent's first 400 ms must not mean "interruption": backchannels and other
-    speakers start that early in about EARLY_SHARE of agent turns too."""
+    """Speech in the agent's first 400 ms must not mean "interruption": with EARLY_SHARE on,
+    backchannels and other speakers start that early in about that share of agent turns too;
+    off (the default), none does."""
     from microturn.runtime.train import episodes
+
+    def first_starts(seeds):
+        delays = []
+        for seed in seeds:
+            b = _builder(seed, monkeypatch, episodes.EpisodeBuilder.PAUSE_CUTS)
+            b.others = [b.user]
+            b._agent_turn(1000)
+            spans = b.tl.user_backchannels if kind == "user_backchannel" else b.tl.others
+            assert len(spans) == (b.tl.agent[0].end - 1000 >= 1800)  # shorter turns get no overlap
+            delays += [s.start - 1000 for s in spans]
+        return delays
 
     weights = tuple(1.0 if k == kind else 0.0 for k in episodes.OVERLAPS)
     monkeypatch.setattr(episodes, "OVERLAP_WEIGHTS", weights)
-    delays = []
-    for seed in range(120):
-        b = _builder(seed, monkeypatch, episodes.EpisodeBuilder.PAUSE_CUTS)
-        b.others = [b.user]
-        b._agent_turn(1000)
-        spans = b.tl.user_backchannels if kind == "user_backchannel" else b.tl.others
-        assert len(spans) == (b.tl.agent[0].end - 1000 >= 1800)  # shorter turns get no overlap
-        delays += [s.start - 1000 for s in spans]
+    assert min(first_starts(range(40))) >= 200  # default: nothing that early
+    monkeypatch.setattr(episodes.EpisodeBuilder, "EARLY_SHARE", 0.25)
+    delays = first_starts(range(120))
     early = sum(d < 200 for d in delays)  # before 200 ms only the early share starts
     assert len(delays) >= 40 and 0.04 <= early / len(delays) <= 0.3 and min(delays) >= 0, (len(delays), early)
