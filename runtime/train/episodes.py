@@ -221,13 +221,13 @@ class EpisodeBuilder:
             return self._interrupted(start, audio, kind)
         self._clip(start, audio, "agent")
         self.tl.agent.append(Span(start, start + dur, "turn"))
-        early = self.EARLY_SHARE > 0 and self.rng.random() < self.EARLY_SHARE
+        early = self._starts_early()
         if kind == "user_backchannel":
             bc = self._say(self.words.backchannel(), self.user)
-            at = start + (self._u(0, 400) if early else self._u(300, max(301, dur - self._ms(bc) - 100)))
+            at = start + (self._u(0, self.EARLY_MS) if early else self._u(300, max(301, dur - self._ms(bc) - 100)))
             self.tl.user_backchannels.append(Span(at, self._clip(at, bc, "user")))
         elif kind != "none":
-            self._other_speech(start + (self._u(0, 400) if early else self._u(200, dur - 600)), kind)
+            self._other_speech(start + (self._u(0, self.EARLY_MS) if early else self._u(200, dur - 600)), kind)
         return start + dur
 
     # Share of real interruptions that open with "wait," / "sorry," ...; the others barge in
@@ -242,12 +242,17 @@ class EpisodeBuilder:
     # held-out suite than the shipped model trained without it. At 0 no random number is drawn
     # for it, so the recipe of `tiny-floor-v2` is unchanged.
     EARLY_SHARE = 0.0
+    EARLY_MS = 400
+
+    def _starts_early(self) -> bool:
+        """Does this agent turn's overlap start within its first EARLY_MS? (no draw when off)"""
+        return self.EARLY_SHARE > 0 and self.rng.random() < self.EARLY_SHARE
 
     def _interrupted(self, start: int, audio: np.ndarray, kind: str) -> int:
         dur = self._ms(audio)
         room = self.labels.yield_delay_ms + (1500 if kind == "yeah_but" else 500)  # yield before it ends
-        early = kind == "interrupt" and self.EARLY_SHARE > 0 and self.rng.random() < self.EARLY_SHARE
-        t_i = start + (self._u(0, 400) if early else self._u(400, max(401, dur - room)))
+        early = kind == "interrupt" and self._starts_early()
+        t_i = start + (self._u(0, self.EARLY_MS) if early else self._u(400, max(401, dur - room)))
         if kind == "yeah_but":
             bc_word, turn_word = self.words.yeah_but()
             bc = self._say(bc_word + ",", self.user)
