@@ -251,9 +251,13 @@ def run_episodes(args) -> int:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(report, indent=1))
     if args.json:
-        print(json.dumps({k: report[k] for k in ("summary", "targets", "decisions", "wall_s")}, indent=1))
+        print(json.dumps({k: report[k] for k in ("summary", "separability", "targets", "decisions", "wall_s")},
+                         indent=1))
         return 0
     for key, value in report["summary"]["episodes"].items():
+        print(f"{key:32s} {value}")
+    print("\nseparability (threshold-free, see eval/separability.py):")
+    for key, value in report["separability"].items():
         print(f"{key:32s} {value}")
     print("\n" + "\n".join(line for line in targets.table(report["summary"]).splitlines()
                             if "open loop" in line or line.startswith("|--") or line.startswith("| target")))

@@ -267,17 +267,33 @@ class StreamedEpisodes:
         self.chosen = list(range(len(timelines)))[: max_episodes or None]
         self.timelines, self.metas = timelines, metas
         self.probs = stream_probabilities(model, self.data, self.chosen)
+        self.separability = self._separability()
+
+    def _speaking(self, e: int) -> np.ndarray:
+        lo, hi = self.data.bounds[e]
+        return self.data.flags[lo:hi, 0] > 0
+
+    def _separability(self) -> dict[str, Any]:
+        """Threshold-free: how far apart the probabilities are where the labels first act."""
+        from microturn.runtime.eval.separability import separability
+
+        labels = self.data.manifest.get("options", {}).get("labels", {})
+        return separability([self.timelines[e] for e in self.chosen], self.probs,
+                            [self._speaking(e) for e in self.chosen],
+                            speak_delay_ms=int(labels.get("speak_delay_ms", 200)),
+                            yield_delay_ms=int(labels.get("yield_delay_ms", 300)))
 
     def score(self, decisions) -> dict[str, Any]:
         rows = []
         for e, p in zip(self.chosen, self.probs):
             lo, hi = self.data.bounds[e]
-            speaking = self.data.flags[lo:hi, 0] > 0
+            speaking = self._speaking(e)
             actions = decide(p, speaking, decisions)
             row = score_episode(self.timelines[e], actions, self.data.labels[lo:hi], speaking)
             rows.append({**row, "conditions": conditions(self.metas[e])})
         return {"data": self.data_dir, "checkpoint": self.checkpoint, "decisions": asdict(decisions),
-                "summary": {"episodes": aggregate(rows).to_dict()}, "breakdown": breakdown(rows),
+                "summary": {"episodes": aggregate(rows).to_dict()}, "separability": self.separability,
+                "breakdown": breakdown(rows),
                 "per_episode": rows}
 
 

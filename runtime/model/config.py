@@ -39,6 +39,7 @@ class ModelConfig:
     d_expert: int = 128          # expert hidden width (SwiGLU)
     # inputs
     n_mels: int = 16             # dMel bins per 40 ms audio frame
+    pitch_bins: int = 0          # 0, or 2: a pitch and a periodicity level after them (pitch.py)
     audio_levels: int = 8        # quantisation levels per bin
     video_grid: int = 16         # frames are resized to video_grid x video_grid first
     video_patch: int = 4         # pixel patch side at the first MLP level
@@ -61,10 +62,17 @@ class ModelConfig:
         side = self.video_grid // self.video_patch
         if side % self.video_tokens_side or (side // self.video_tokens_side) & (side // self.video_tokens_side - 1):
             problems.append("video_grid/video_patch must be video_tokens_side times a power of two")
+        if self.pitch_bins not in (0, 2):
+            problems.append("pitch_bins must be 0 or 2")
         if self.head_dim % 2:
             problems.append("head_dim must be even (RoPE rotates pairs)")
         if problems:
             raise ValueError(f"invalid model config {self.name!r}: " + "; ".join(problems))
+
+    @property
+    def audio_bins(self) -> int:
+        """Levels per audio frame: the dMel bins, then the pitch bins."""
+        return self.n_mels + self.pitch_bins
 
     @property
     def layout(self) -> BlockLayout:
@@ -97,6 +105,9 @@ CONFIGS: dict[str, ModelConfig] = {
     # tiny with a finer audio input (40 dMel bins x 16 levels): turn ends are told by the shape
     # of the last syllables (falling energy, lengthening), which 16 x 8 blurs. 41k more weights.
     "tiny-mel40": ModelConfig(name="tiny-mel40", n_mels=40, audio_levels=16),
+    # tiny-mel40 with each frame's pitch and periodicity (pitch.py): the melody of the last words
+    # says "done" or "more to come", and 40 dMel bins resolve it only coarsely. 2k more weights.
+    "tiny-mel40-f0": ModelConfig(name="tiny-mel40-f0", n_mels=40, audio_levels=16, pitch_bins=2),
     "gpu-1b": ModelConfig(
         name="gpu-1b", d_model=1536, n_layers=16, n_heads=12, n_kv_heads=4, head_dim=128,
         n_experts=16, top_k=2, d_expert=768, n_mels=80, audio_levels=16, video_grid=64,
@@ -135,7 +146,7 @@ def _expert_params(c: ModelConfig) -> int:
 def _embedding_params(c: ModelConfig) -> int:
     d = c.d_model
     lay = c.layout
-    audio = c.n_mels * c.audio_levels * d
+    audio = c.audio_bins * c.audio_levels * d
     patch_in = c.video_patch * c.video_patch * 3
     video = patch_in * d + d + c.video_merge_levels * (4 * d * d + d) + d  # + no-video vector
     text = TEXT_VOCAB * d + 2 * d          # byte table + source (user / agent)

@@ -1,7 +1,8 @@
 """Early fusion: every modality becomes d_model-wide tokens in the block layout (layout.py).
 
 No pretrained encoder anywhere:
-- audio: each dMel bin's level picks a learned vector from a [n_mels * levels, d] table, and a
+- audio: each bin's level (dMel, then pitch: features.py) picks a learned vector from an
+  [audio_bins * levels, d] table, and a
   frame's token is the sum over its bins;
 - video: patches go through a hierarchical MLP: a linear patch embedding, then repeated 2x2
   merges (concatenate four neighbours, linear, GELU) until `video_tokens_side`^2 tokens remain;
@@ -30,7 +31,7 @@ class Embedder(nn.Module):
         super().__init__()
         c = self.config = config
         d = c.d_model
-        self.audio = _init((c.n_mels * c.audio_levels, d))
+        self.audio = _init((c.audio_bins * c.audio_levels, d))
         self.patch = _init((d, c.video_patch ** 2 * 3))
         self.patch_bias = nn.Parameter(torch.zeros(d))
         self.merge = nn.ParameterList([_init((d, 4 * d)) for _ in range(c.video_merge_levels)])
@@ -43,7 +44,7 @@ class Embedder(nn.Module):
         self.flags = _init((N_FLAGS, d))
         self.slot = _init((c.tokens_per_turn, d))
         # level offsets so that bin i, level l picks row i * levels + l
-        self.register_buffer("bin_offset", torch.arange(c.n_mels) * c.audio_levels, persistent=False)
+        self.register_buffer("bin_offset", torch.arange(c.audio_bins) * c.audio_levels, persistent=False)
 
     def _video(self, tt: TurnTensors, ops) -> torch.Tensor:
         """[B, N, P, P, patch_in] -> [B, N, side*side, d]."""

@@ -4,7 +4,8 @@ Encoder-free: nothing here is trained or downloaded.
 - Audio: dMel-style. Each 40 ms frame (640 samples at 16 kHz, no overlap, so a micro-turn's
   tokens depend on its own 3200 samples only) gets a Hann window, a 1024-point power spectrum,
   a fixed triangular mel filterbank (HTK mel scale, 0-8 kHz), log10, and uniform quantisation
-  of [LOG_MIN, LOG_MAX] into `audio_levels` levels per bin.
+  of [LOG_MIN, LOG_MAX] into `audio_levels` levels per bin; configs with `pitch_bins` append a
+  pitch and a periodicity level per frame (`pitch.py`).
 - Video: the frame is area-resized to `video_grid` x `video_grid`, scaled to [-1, 1], and cut into
   `video_patch`-sided patches; the hierarchical MLP in embed.py takes it from there.
 - Text: UTF-8 bytes; NONE_BYTE fills empty slots.
@@ -24,6 +25,7 @@ import torch
 
 from microturn.runtime.model.config import N_FLAGS, ModelConfig
 from microturn.runtime.model.layout import NONE_BYTE
+from microturn.runtime.model.pitch import pitch_levels
 
 SAMPLE_RATE = 16_000
 FRAME = 640                 # 40 ms
@@ -36,7 +38,7 @@ LOG_MIN, LOG_MAX = -10.0, 0.0  # log10 of the normalised mel power; full-scale t
 class TurnTensors:
     """Inputs for N micro-turns of B sessions (N = 1 when streaming)."""
 
-    audio: torch.Tensor        # int64 [B, N, 5, n_mels]    quantised levels
+    audio: torch.Tensor        # int64 [B, N, 5, audio_bins] quantised levels (dMel, then pitch)
     video: torch.Tensor        # float32 [B, N, P, P, patch*patch*3]  (P = grid / patch)
     video_present: torch.Tensor  # bool [B, N]
     user_bytes: torch.Tensor   # int64 [B, N, text_in]
@@ -86,16 +88,21 @@ def _window() -> torch.Tensor:
     return torch.hann_window(FRAME, periodic=True)
 
 
-def audio_levels(audio: torch.Tensor, n_mels: int, levels: int) -> torch.Tensor:
-    """float32 [B, 3200] -> int64 [B, 5, n_mels] quantised log-mel levels."""
+def audio_levels(audio: torch.Tensor, n_mels: int, levels: int, pitch_bins: int = 0) -> torch.Tensor:
+    """float32 [B, 3200] -> int64 [B, 5, n_mels + pitch_bins] quantised log-mel levels, then
+    (with pitch_bins = 2) each frame's pitch and periodicity levels (`pitch.py`)."""
     if audio.shape[-1] != FRAME * FRAMES_PER_TURN:
         raise ValueError(f"a micro-turn has {FRAME * FRAMES_PER_TURN} samples, got {audio.shape[-1]}")
-    frames = audio.float().reshape(audio.shape[0], FRAMES_PER_TURN, FRAME) * _window()
+    raw = audio.float().reshape(audio.shape[0], FRAMES_PER_TURN, FRAME)
+    frames = raw * _window()
     spectrum = torch.fft.rfft(frames, n=N_FFT).abs().pow(2) / (_window().sum() ** 2 / 4)
     mel = spectrum @ mel_filterbank(n_mels)
     logmel = torch.log10(mel.clamp_min(10.0 ** LOG_MIN))
     scaled = (logmel - LOG_MIN) / (LOG_MAX - LOG_MIN) * levels
-    return scaled.floor().clamp(0, levels - 1).long()
+    out = scaled.floor().clamp(0, levels - 1).long()
+    if pitch_bins:
+        out = torch.cat([out, pitch_levels(raw, levels)], dim=-1)
+    return out
 
 
 def video_patches(frame: np.ndarray | None, config: ModelConfig) -> torch.Tensor:
@@ -139,7 +146,7 @@ def build_turn(
         raise ValueError(f"flags must be [B, {N_FLAGS}], got {tuple(flags_t.shape)}")
     video = torch.stack([video_patches(f, config) for f in frames]) if frames else None
     return TurnTensors(
-        audio=audio_levels(audio_t, config.n_mels, config.audio_levels)[:, None],
+        audio=audio_levels(audio_t, config.n_mels, config.audio_levels, config.pitch_bins)[:, None],
         video=video[:, None],
         video_present=torch.tensor([f is not None for f in frames], dtype=torch.bool)[:, None],
         user_bytes=text_bytes(user_chunks, config.text_in)[:, None],
@@ -153,7 +160,7 @@ def random_turns(config: ModelConfig, batch: int, turns: int, generator: torch.G
     p = config.video_grid // config.video_patch
     g = generator
     return TurnTensors(
-        audio=torch.randint(0, config.audio_levels, (batch, turns, FRAMES_PER_TURN, config.n_mels), generator=g),
+        audio=torch.randint(0, config.audio_levels, (batch, turns, FRAMES_PER_TURN, config.audio_bins), generator=g),
         video=torch.rand(batch, turns, p, p, config.video_patch ** 2 * 3, generator=g) * 2 - 1,
         video_present=torch.rand(batch, turns, generator=g) < 0.5,
         user_bytes=torch.randint(0, NONE_BYTE + 1, (batch, turns, config.text_in), generator=g),

@@ -2,7 +2,7 @@
 
 Audio goes through the model package's feature path (`features.audio_levels`: dMel levels per
 40 ms frame), exactly as the live policy computes them, once per shard; the levels are cached
-beside the shard (`shard-NNNNN.dmel-<mels>x<levels>.npy`) so later runs skip the work. The
+beside the shard (`shard-NNNNN.dmel-<mels>x<levels>[-f0].npy`, -f0 with pitch) so later runs skip the work. The
 TURN flags are built in the order `model.policy.turn_flags` uses (a test checks they agree).
 
 A batch is B random crops of `window_turns` consecutive micro-turns (the streaming window), so
@@ -80,14 +80,14 @@ def turn_flags_array(agent_state: np.ndarray, video_changed: np.ndarray, timer_d
 
 
 def dmel_levels(audio_int16: np.ndarray, config: ModelConfig) -> np.ndarray:
-    """uint8 [n, 5, n_mels] dMel levels of whole micro-turns of int16 audio."""
+    """uint8 [n, 5, audio_bins] dMel (and pitch) levels of whole micro-turns of int16 audio."""
     n = len(audio_int16) // SAMPLES_PER_TURN
     turns = audio_int16[: n * SAMPLES_PER_TURN].reshape(n, SAMPLES_PER_TURN)
-    out = np.empty((n, 5, config.n_mels), np.uint8)
+    out = np.empty((n, 5, config.audio_bins), np.uint8)
     with torch.no_grad():
         for i in range(0, n, _FEATURE_CHUNK):
             chunk = torch.from_numpy(turns[i: i + _FEATURE_CHUNK].astype(np.float32) / 32768.0)
-            out[i: i + len(chunk)] = audio_levels(chunk, config.n_mels, config.audio_levels).numpy()
+            out[i: i + len(chunk)] = audio_levels(chunk, config.n_mels, config.audio_levels, config.pitch_bins).numpy()
     return out
 
 
@@ -156,7 +156,8 @@ class TrainingSet:
 
     def _dmel(self, shard_path: Path, z) -> np.ndarray:
         c = self.config
-        cache = shard_path.with_name(f"{shard_path.stem}.dmel-{c.n_mels}x{c.audio_levels}.npy")
+        pitch = "-f0" if c.pitch_bins else ""
+        cache = shard_path.with_name(f"{shard_path.stem}.dmel-{c.n_mels}x{c.audio_levels}{pitch}.npy")
         if cache.exists():
             try:
                 levels = np.load(cache)

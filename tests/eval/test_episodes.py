@@ -91,6 +91,10 @@ def test_a_generated_data_set_streams_through_a_checkpoint(heldout_and_checkpoin
         assert sum(b["episodes"] for b in buckets.values()) == m["episodes"], factor
     assert {r["conditions"]["accent"] for r in full["per_episode"]} == set(full["breakdown"]["accent"])
     assert set(full["breakdown"]) == set(ep.FACTORS) and "opus_kbps" in full["breakdown"]
+    # threshold-free separability: the same whatever the decisions, and a probability-ranking figure
+    s = full["separability"]
+    assert s == ep.evaluate_episodes(data, str(ck), DecisionOptions(), progress=False)["separability"]
+    assert s["turn_ends"] > 0 and s["pauses"] > 0 and 0.0 <= s["turn_end_vs_pause_auc"] <= 1.0
 
 
 def test_eval_run_with_episodes_puts_every_target_in_one_table(heldout_and_checkpoint, tmp_path, capsys):
