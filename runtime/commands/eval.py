@@ -94,7 +94,8 @@ def run_synth(args) -> int:
     return 0
 
 
-def _finish(results, problems, out: Path | None, title: str, as_json: bool, episodes: dict | None = None) -> dict:
+def _finish(results, problems, out: Path | None, title: str, as_json: bool, episodes: dict | None = None,
+            separability: dict | None = None) -> dict:
     from microturn.runtime.eval import targets
     from microturn.runtime.eval.plots import overview
     from microturn.runtime.eval.report import summary_table
@@ -106,6 +107,8 @@ def _finish(results, problems, out: Path | None, title: str, as_json: bool, epis
     errors = [{"item": r["item"], "error": r["error"]} for r in results if "error" in r]
     report = {"title": title, "items": len(results), "errors": errors, "problems": problems, "summary": summary,
               "targets": targets.check(summary)}
+    if separability is not None:  # threshold-free, from the same `--episodes` pass
+        report["separability"] = separability
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         (out / "results.json").write_text(json.dumps({**report, "results": results}, indent=1, default=str) + "\n")
@@ -121,6 +124,9 @@ def _finish(results, problems, out: Path | None, title: str, as_json: bool, epis
         print("(* = proxy for a judge metric; word timings from pocketsphinx, segments from Silero VAD)")
         print("\nThe interaction model's targets (issue 6):")
         print(targets.table(summary))
+        if separability is not None:
+            print("\nSeparability on the episodes (AUC, whatever the thresholds; docs/eval.md):")
+            print(", ".join(f"{k} {v}" for k, v in separability.items()))
     return report
 
 
@@ -167,9 +173,10 @@ def run_run(args) -> int:
         t0 = time.perf_counter()
         results, problems = run_suite(Path(args.data), out, opts, workers=args.workers,
                                       progress=not args.json, limit=args.limit)
-        episodes = _episode_summary(args, extra) if args.episodes and policy == "model" else None
+        episodes, separability = (_episode_summary(args, extra) if args.episodes and policy == "model"
+                                  else (None, None))
         wall = time.perf_counter() - t0
-        report = _finish(results, problems, out, f"policy {policy} ({wall:.0f} s)", args.json, episodes)
+        report = _finish(results, problems, out, f"policy {policy} ({wall:.0f} s)", args.json, episodes, separability)
         report["wall_s"] = round(wall, 1)
         by_policy[policy], reports[policy] = report["summary"], report
     if len(policies) > 1:
@@ -189,8 +196,9 @@ def _require_data_set(path: str, flag: str) -> None:
         raise ValueError(f"{flag} {path}: no manifest.json (make one with `microturn train data --split eval`)")
 
 
-def _episode_summary(args, extra: dict) -> dict:
-    """The `model` policy's open-loop figures on `--episodes` (as `eval episodes` measures them)."""
+def _episode_summary(args, extra: dict) -> tuple[dict, dict]:
+    """The `model` policy's open-loop figures on `--episodes` (as `eval episodes` measures them)
+    and the probabilities' separability there."""
     from microturn.runtime.eval.episodes import evaluate_episodes
     from microturn.runtime.model.policy import DecisionOptions, decision_options
 
@@ -198,7 +206,7 @@ def _episode_summary(args, extra: dict) -> dict:
     report = evaluate_episodes(args.episodes, args.checkpoint,
                                decision_options(args.checkpoint, {k: v for k, v in extra.items() if k in known}),
                                progress=not args.json)
-    return report["summary"]["episodes"]
+    return report["summary"]["episodes"], report["separability"]
 
 
 def run_tune(args) -> int:

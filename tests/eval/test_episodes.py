@@ -117,6 +117,8 @@ def test_eval_run_with_episodes_puts_every_target_in_one_table(heldout_and_check
     model_eps = reports["model"]["summary"]["episodes"]
     alone = ep.evaluate_episodes(data, str(ck), DecisionOptions(take_threshold=0.2), progress=False)
     assert model_eps == alone["summary"]["episodes"]
+    assert reports["model"]["separability"] == alone["separability"]
+    assert "separability" not in reports["silence-timeout-800"]
     assert "episodes" not in reports["silence-timeout-800"]["summary"]
     rows = {r["metric"]: r for r in reports["model"]["targets"]}
     assert rows["false_starts_per_min"]["value"] == model_eps["false_starts_per_min"]
