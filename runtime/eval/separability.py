@@ -23,10 +23,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from scipy.stats import rankdata
 
-from microturn.runtime.train.timeline import MICRO_TURN_MS, Timeline
+from microturn.runtime.model.config import FLOOR_ACTIONS
+from microturn.runtime.train.timeline import MICRO_TURN_MS, Timeline, first_decision_at_or_after
 
-SPEAK, YIELD = 2, 4  # FLOOR_ACTIONS indices
+SPEAK, YIELD = FLOOR_ACTIONS.index("SPEAK"), FLOOR_ACTIONS.index("YIELD")
 
 
 def auc(positives, negatives) -> float | None:
@@ -34,21 +36,14 @@ def auc(positives, negatives) -> float | None:
     pos, neg = np.asarray(positives, float), np.asarray(negatives, float)
     if len(pos) == 0 or len(neg) == 0:
         return None
-    both = np.concatenate([pos, neg])
-    order = both.argsort(kind="mergesort")
-    ranks = np.empty(len(both))
-    ranks[order] = np.arange(1, len(both) + 1)
-    for value in np.unique(both):  # average ranks over ties
-        same = both == value
-        if same.sum() > 1:
-            ranks[same] = ranks[same].mean()
+    ranks = rankdata(np.concatenate([pos, neg]))  # ties share their average rank
     u = ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2
     return float(u / (len(pos) * len(neg)))
 
 
 def _tick_at_or_after(t_ms: int) -> int:
-    """Index k of the first micro-turn whose decision time (k + 1) * 200 is >= t_ms."""
-    return max(0, -(-t_ms // MICRO_TURN_MS) - 1)
+    """Index k of the micro-turn whose decision, at (k + 1) * 200 ms, is the first at or after t_ms."""
+    return first_decision_at_or_after(t_ms) // MICRO_TURN_MS - 1
 
 
 def turn_end_scores(tl: Timeline, probs: np.ndarray, agent_speaking: np.ndarray,
