@@ -81,7 +81,12 @@ class _State:
     run_power: float = 0.0       # summed mean square of the run's chunks
     run_chunks: int = 0
     gated_logged: bool = False   # this run was logged as gated out (far-field)
-    user_db: float | None = None  # the user's speech level (dBFS), learned while the agent is silent
+    user_power: float = 0.0      # the user's speech level (mean square), learned while the agent is silent
+    user_chunks: int = 0
+
+    @property
+    def user_db(self) -> float | None:
+        return 10 * np.log10(self.user_power) if self.user_power > 0 else None
 
 
 @register_policy("heuristic")
@@ -126,9 +131,8 @@ class HeuristicPolicy:
                 st.run_power += p
                 st.run_chunks += 1
                 st.silence_ms = st.gap_ms = 0.0
-                if gated and not turn.agent_speaking and p > 0:  # the user's own level, slowly tracked
-                    db = 10 * np.log10(p)
-                    st.user_db = db if st.user_db is None else 0.98 * st.user_db + 0.02 * db
+                if gated and not turn.agent_speaking and p > 0:
+                    _track_user_level(st, p)
             else:
                 st.silence_ms += chunk_ms
                 self._gap(st, chunk_ms)
@@ -176,6 +180,19 @@ class HeuristicPolicy:
             st.heard_user = False
             return TurnDecision(FloorAction.SPEAK)
         return TurnDecision(FloorAction.LISTEN, speak_after_silence_ms=int(o.end_of_turn_ms - st.silence_ms))
+
+
+USER_LEVEL_CHUNKS = 50  # the user's level averages about their last 50 speech chunks (1.6 s)
+
+
+def _track_user_level(st: _State, power: float) -> None:
+    """The user's level as a meter reads it: the mean *power* of their speech chunks, a plain
+    mean over the first `USER_LEVEL_CHUNKS`, then a moving one. Not a mean of per-chunk dB: that
+    counts a quiet consonant chunk as much as a vowel and, with a slow start from the first
+    (quiet) onset chunk, read the user 3-7 dB low on the eval suite's side-talk items, so a
+    colleague at -8 dB passed the 6 dB gate (measured: 5 of 12 yields after 1 s)."""
+    st.user_chunks += 1
+    st.user_power += (power - st.user_power) / min(st.user_chunks, USER_LEVEL_CHUNKS)
 
 
 def _chunk_power(audio: np.ndarray, n: int) -> np.ndarray:

@@ -157,3 +157,18 @@ def test_near_field_gate_yields_to_the_user_not_to_a_quieter_voice(caplog):
     ungated = run(HeuristicPolicy(HeuristicOptions(barge_in_ms=600), vad_factory=ToneVAD),
                   script(speech(1000, 0.3), silence(1000), speech(1600, 0.1)), speaking_after)
     assert "YIELD" in ungated[10:]
+
+
+def test_near_field_gate_reads_the_user_level_as_a_meter_does():
+    """Speech is loud vowels and quiet consonants. The user's level is their mean speech *power*;
+    a mean of per-chunk dB, started at the quiet onset, reads it ~10 dB low here, and a voice 7.5 dB under the user passed
+    the 6 dB gate (the eval suite's side talk at -8 dB made the model policy's fallback yield)."""
+    syllables = [speech(32, amp) for _ in range(16) for amp in (0.04, 0.3)]  # 32 ms = one VAD chunk; a quiet onset
+    user = script(*syllables, silence(976))                                 # 2 s in all
+    speaking_after = lambda k: k >= 10  # noqa: E731
+    colleague = run(HeuristicPolicy(HeuristicOptions(barge_in_ms=600, near_field_db=6.0), vad_factory=ToneVAD),
+                    script(user, speech(1600, 0.09)), speaking_after)
+    assert "YIELD" not in colleague[10:], "7.5 dB under the user's speech level is someone else"
+    user_again = run(HeuristicPolicy(HeuristicOptions(barge_in_ms=600, near_field_db=6.0), vad_factory=ToneVAD),
+                     script(user, *syllables), speaking_after)
+    assert "YIELD" in user_again[10:], "the user's own speech over the agent still yields"
