@@ -43,6 +43,9 @@ def add_parser(subparsers) -> None:
     d.add_argument("--shard-minutes", type=float, default=10.0, help="audio per shard (default 10)")
     d.add_argument("--yield-delay-ms", type=int, default=300,
                    help="label YIELD this long after an interruption starts (default 300)")
+    d.add_argument("--late-answer-share", type=float, default=0.12,
+                   help="share of the agent's answers started 0.6-2.4 s late, the silence before "
+                        "them labelled SPEAK (default 0.12)")
     d.add_argument("--overwrite", action="store_true", help="replace an existing data set in --out")
     d.add_argument("--quiet", action="store_true", help="no progress bar")
     d.set_defaults(func=run_data)
@@ -63,7 +66,8 @@ def run_data(args) -> int:
     try:
         options = DataOptions(hours=args.hours, seed=args.data_seed, split=args.split,
                               shard_minutes=args.shard_minutes,
-                              labels=LabelOptions(yield_delay_ms=args.yield_delay_ms))
+                              labels=LabelOptions(yield_delay_ms=args.yield_delay_ms,
+                                                  late_answer_share=args.late_answer_share))
     except ValueError as exc:
         print(f"microturn train data: {exc}", file=sys.stderr)
         return 2

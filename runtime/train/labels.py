@@ -48,6 +48,15 @@ class LabelOptions:
     yield_delay_ms: int = 300         # yield this long after an interruption starts
     backchannel_delay_ms: int = 200   # backchannel this far into a monologue pause
     prompt_action: FloorAction = FloorAction.SPEAK  # answer to a visual change / due timer
+    # Share of answers the generator starts 3-12 micro-turns late; the silence before them is
+    # SPEAK all along. Live, nothing answers until the policy takes the turn, so a model that
+    # only ever saw prompt answers learns "still silent = a pause" and its P(SPEAK) falls after
+    # the first decision (docs/training.md). Not a label rule, but it sets what labels say.
+    late_answer_share: float = 0.12
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.late_answer_share <= 1.0:
+            raise ValueError(f"late_answer_share must be within 0..1, got {self.late_answer_share}")
 
 
 @dataclass

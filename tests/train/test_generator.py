@@ -252,3 +252,21 @@ def test_backchannels_and_side_talk_also_come_early(monkeypatch, kind):
     delays = first_starts(range(120))
     early = sum(d < 200 for d in delays)  # before 200 ms only the early share starts
     assert len(delays) >= 40 and 0.04 <= early / len(delays) <= 0.3 and min(delays) >= 0, (len(delays), early)
+
+
+@pytest.mark.parametrize("share", [0.0, 0.4, 1.0])
+def test_late_answer_share_sets_how_many_answers_come_late(share):
+    """`late_answer_share` of the answers start 3-12 micro-turns after the first SPEAK
+    decision (the silence before them is SPEAK); the rest at it or 1-2 micro-turns after."""
+    from microturn.runtime.train.episodes import EpisodeBuilder
+    from microturn.runtime.train.labels import LabelOptions
+    from microturn.runtime.train.timeline import first_decision_at_or_after
+
+    b = EpisodeBuilder(np.random.default_rng(7), _WordClock(), labels=LabelOptions(late_answer_share=share))
+    ends = [1000 + 37 * i for i in range(400)]
+    late = [(b._answer_at(e) - first_decision_at_or_after(e + 200)) // 200 for e in ends]
+    assert all(0 <= k <= 12 for k in late)
+    share_late = sum(k >= 3 for k in late) / len(late)
+    assert abs(share_late - share) < 0.07, share_late
+    with pytest.raises(ValueError, match="late_answer_share"):
+        LabelOptions(late_answer_share=-0.1)
