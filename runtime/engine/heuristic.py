@@ -71,6 +71,9 @@ class HeuristicOptions:
     near_field_db: float | None = None
 
 
+USER_LEVEL_CHUNKS = 50  # the user's level averages about their last 50 speech chunks (1.6 s)
+
+
 @dataclass
 class _State:
     vad: VAD
@@ -87,6 +90,15 @@ class _State:
     @property
     def user_db(self) -> float | None:
         return 10 * np.log10(self.user_power) if self.user_power > 0 else None
+
+    def hear_user(self, power: float) -> None:
+        """Track the user's level as a meter reads it: the mean *power* of their speech chunks,
+        a plain mean over the first `USER_LEVEL_CHUNKS`, then a moving one. Not a mean of
+        per-chunk dB: that counts a quiet consonant chunk as much as a vowel and, with a slow
+        start from the first (quiet) onset chunk, read the user 3-7 dB low on the eval suite's
+        side-talk items, so a colleague at -8 dB passed the 6 dB gate (5 of 12 yielded to)."""
+        self.user_chunks += 1
+        self.user_power += (power - self.user_power) / min(self.user_chunks, USER_LEVEL_CHUNKS)
 
 
 @register_policy("heuristic")
@@ -132,7 +144,7 @@ class HeuristicPolicy:
                 st.run_chunks += 1
                 st.silence_ms = st.gap_ms = 0.0
                 if gated and not turn.agent_speaking and p > 0:
-                    _track_user_level(st, p)
+                    st.hear_user(p)
             else:
                 st.silence_ms += chunk_ms
                 self._gap(st, chunk_ms)
@@ -180,19 +192,6 @@ class HeuristicPolicy:
             st.heard_user = False
             return TurnDecision(FloorAction.SPEAK)
         return TurnDecision(FloorAction.LISTEN, speak_after_silence_ms=int(o.end_of_turn_ms - st.silence_ms))
-
-
-USER_LEVEL_CHUNKS = 50  # the user's level averages about their last 50 speech chunks (1.6 s)
-
-
-def _track_user_level(st: _State, power: float) -> None:
-    """The user's level as a meter reads it: the mean *power* of their speech chunks, a plain
-    mean over the first `USER_LEVEL_CHUNKS`, then a moving one. Not a mean of per-chunk dB: that
-    counts a quiet consonant chunk as much as a vowel and, with a slow start from the first
-    (quiet) onset chunk, read the user 3-7 dB low on the eval suite's side-talk items, so a
-    colleague at -8 dB passed the 6 dB gate (measured: 5 of 12 yields after 1 s)."""
-    st.user_chunks += 1
-    st.user_power += (power - st.user_power) / min(st.user_chunks, USER_LEVEL_CHUNKS)
 
 
 def _chunk_power(audio: np.ndarray, n: int) -> np.ndarray:

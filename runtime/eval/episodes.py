@@ -277,11 +277,11 @@ class StreamedEpisodes:
         """Threshold-free: how far apart the probabilities are where the labels first act."""
         from microturn.runtime.eval.separability import separability
 
+        # the data set's own label timing (its manifest), else the generator's defaults
         labels = self.data.manifest.get("options", {}).get("labels", {})
+        timing = {k: int(labels[k]) for k in ("speak_delay_ms", "yield_delay_ms") if k in labels}
         return separability([self.timelines[e] for e in self.chosen], self.probs,
-                            [self._speaking(e) for e in self.chosen],
-                            speak_delay_ms=int(labels.get("speak_delay_ms", 200)),
-                            yield_delay_ms=int(labels.get("yield_delay_ms", 300)))
+                            [self._speaking(e) for e in self.chosen], **timing)
 
     def score(self, decisions) -> dict[str, Any]:
         rows = []

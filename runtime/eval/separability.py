@@ -26,9 +26,11 @@ import numpy as np
 from scipy.stats import rankdata
 
 from microturn.runtime.model.config import FLOOR_ACTIONS
+from microturn.runtime.train.labels import LabelOptions
 from microturn.runtime.train.timeline import MICRO_TURN_MS, Timeline, first_decision_at_or_after
 
 SPEAK, YIELD = FLOOR_ACTIONS.index("SPEAK"), FLOOR_ACTIONS.index("YIELD")
+_LABELS = LabelOptions()  # the generator's default label timing
 
 
 def auc(positives, negatives) -> float | None:
@@ -47,7 +49,7 @@ def _tick_at_or_after(t_ms: int) -> int:
 
 
 def turn_end_scores(tl: Timeline, probs: np.ndarray, agent_speaking: np.ndarray,
-                    speak_delay_ms: int = 200) -> tuple[list[float], list[float]]:
+                    speak_delay_ms: int = _LABELS.speak_delay_ms) -> tuple[list[float], list[float]]:
     """(P(SPEAK) at turn ends, at mid-turn pauses), see the module docstring."""
     ends, pauses = [], []
     n = len(probs)
@@ -64,7 +66,7 @@ def turn_end_scores(tl: Timeline, probs: np.ndarray, agent_speaking: np.ndarray,
 
 
 def interruption_scores(tl: Timeline, probs: np.ndarray, agent_speaking: np.ndarray,
-                        yield_delay_ms: int = 300) -> tuple[list[float], list[float]]:
+                        yield_delay_ms: int = _LABELS.yield_delay_ms) -> tuple[list[float], list[float]]:
     """(P(YIELD) after interruptions, after backchannels and other people's speech)."""
     agent = tl.agent_turns()
     n = len(probs)
@@ -81,7 +83,8 @@ def interruption_scores(tl: Timeline, probs: np.ndarray, agent_speaking: np.ndar
 
 
 def separability(timelines: list[Timeline], probs: list[np.ndarray], agent_speaking: list[np.ndarray],
-                 speak_delay_ms: int = 200, yield_delay_ms: int = 300) -> dict[str, Any]:
+                 speak_delay_ms: int = _LABELS.speak_delay_ms,
+                 yield_delay_ms: int = _LABELS.yield_delay_ms) -> dict[str, Any]:
     """Both AUCs over a set of episodes, with the counts and mean probabilities behind them."""
     ends, pauses, intr, over = [], [], [], []
     for tl, p, s in zip(timelines, probs, agent_speaking):

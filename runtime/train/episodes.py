@@ -298,8 +298,9 @@ class EpisodeBuilder:
     # --- scenes --------------------------------------------------------------------------
     def _answer_at(self, user_end: int) -> int:
         """Where the agent starts answering: usually at the first SPEAK decision, sometimes a
-        little late, and in `late_answer_share` of turns (12%) 3-12 micro-turns late, so that a long silence after
-        the user's turn (an answer that never came) is also labelled SPEAK, not LISTEN."""
+        little late, and in `late_answer_share` of turns (default 12%) 3-12 micro-turns late, so
+        that a long silence after the user's turn (an answer not yet come) is also labelled
+        SPEAK, not LISTEN."""
         start = first_decision_at_or_after(user_end + self.labels.speak_delay_ms)
         if self.rng.random() < self.labels.late_answer_share:
             return start + int(self.rng.integers(3, 13)) * MICRO_TURN_MS

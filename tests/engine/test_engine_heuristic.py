@@ -161,9 +161,11 @@ def test_near_field_gate_yields_to_the_user_not_to_a_quieter_voice(caplog):
 
 def test_near_field_gate_reads_the_user_level_as_a_meter_does():
     """Speech is loud vowels and quiet consonants. The user's level is their mean speech *power*;
-    a mean of per-chunk dB, started at the quiet onset, reads it ~10 dB low here, and a voice 7.5 dB under the user passed
-    the 6 dB gate (the eval suite's side talk at -8 dB made the model policy's fallback yield)."""
-    syllables = [speech(32, amp) for _ in range(16) for amp in (0.04, 0.3)]  # 32 ms = one VAD chunk; a quiet onset
+    a mean of per-chunk dB, started at the quiet onset, reads it ~10 dB low here, and a voice
+    7.5 dB under the user passed the 6 dB gate (the eval suite's side talk at -8 dB made the
+    model policy's fallback yield)."""
+    # 32 ms = one VAD chunk; each "syllable" starts quiet, as speech onsets do
+    syllables = [speech(32, amp) for _ in range(16) for amp in (0.04, 0.3)]
     user = script(*syllables, silence(976))                                 # 2 s in all
     speaking_after = lambda k: k >= 10  # noqa: E731
     colleague = run(HeuristicPolicy(HeuristicOptions(barge_in_ms=600, near_field_db=6.0), vad_factory=ToneVAD),
