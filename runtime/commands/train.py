@@ -23,6 +23,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--batch-size", type=int, default=16, help="crops per step (default 16)")
     p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (default 3e-3)")
     p.add_argument("--threads", type=int, default=0, help="torch threads (default: all cores)")
+    p.add_argument("--device", default="cpu",
+                   help="where the forward and backward passes run: cpu (default, the shipped recipe) or cuda")
     p.add_argument("--group-weight", action="append", default=[], metavar="GROUP=FACTOR",
                    help="scale one label group's loss weight, replacing the default factor for it "
                         "(defaults: TAKE=0.4, YIELD=0.6; groups: see train/loop.py); repeatable")
@@ -107,7 +109,7 @@ def run_train(args) -> int:
         print(f"microturn train: {exc}", file=sys.stderr)
         return 2
     options = TrainOptions(config=args.config, minutes=args.minutes, seed=args.seed,
-                           batch_size=args.batch_size, lr=args.lr, threads=args.threads,
+                           batch_size=args.batch_size, lr=args.lr, threads=args.threads, device=args.device,
                            progress=not args.quiet, eval_data=args.eval_data,
                            group_weight_scale=scale)
     try:

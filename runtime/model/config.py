@@ -108,6 +108,10 @@ CONFIGS: dict[str, ModelConfig] = {
     # tiny-mel40 with each frame's pitch and periodicity (pitch.py): the melody of the last words
     # says "done" or "more to come", and 40 dMel bins resolve it only coarsely. 2k more weights.
     "tiny-mel40-f0": ModelConfig(name="tiny-mel40-f0", n_mels=40, audio_levels=16, pitch_bins=2),
+    # tiny-mel40 at twice the width, 6 layers and twice the expert width (2.8 M weights, 5x):
+    # for training on a GPU, to see whether the turn ends want a bigger model.
+    "small-mel40": ModelConfig(name="small-mel40", d_model=128, n_layers=6, n_heads=8, n_kv_heads=2,
+                               d_expert=256, n_mels=40, audio_levels=16),
     "gpu-1b": ModelConfig(
         name="gpu-1b", d_model=1536, n_layers=16, n_heads=12, n_kv_heads=4, head_dim=128,
         n_experts=16, top_k=2, d_expert=768, n_mels=80, audio_levels=16, video_grid=64,

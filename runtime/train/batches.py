@@ -97,6 +97,9 @@ class Batch:
     labels: torch.Tensor       # int64 [B, L] floor-action index
     text_target: torch.Tensor  # int64 [B, L, text_out] byte ids, NONE_BYTE where silent
 
+    def to(self, device) -> "Batch":
+        return Batch(self.inputs.to(device), self.labels.to(device), self.text_target.to(device))
+
 
 class TrainingSet:
     """All shards of a data directory, as per-micro-turn arrays plus episode boundaries."""

@@ -57,6 +57,9 @@ class TrainOptions:
     checkpoint_every_s: float = 60.0
     validation_batches: int = 8
     threads: int = 0                 # torch threads; 0 = all cores
+    # "cpu" (the shipped recipe) or a torch device such as "cuda": the crops are still cut on
+    # the CPU, the forward and backward passes run there. The checkpoint is written for the CPU.
+    device: str = "cpu"
     progress: bool = True
     max_steps: int = 0               # stop after this many steps in total (0 = time only); tests
     eval_data: str | None = None     # a `--split eval` data set: also report held-out results
@@ -102,9 +105,9 @@ def evaluate(model: InteractionModel, data: TrainingSet, options: TrainOptions, 
     model.eval()
     for _ in range(options.validation_batches):
         batch = data.batch(rng, options.batch_size, validation=validation)
-        _, floor_loss, floor = batch_loss(model, batch, weights, options.text_loss_weight)
+        _, floor_loss, floor = batch_loss(model, batch.to(weights.device), weights, options.text_loss_weight)
         losses.append(float(floor_loss))
-        pred = floor.argmax(-1).reshape(-1).numpy()
+        pred = floor.argmax(-1).reshape(-1).cpu().numpy()
         gold = batch.labels.reshape(-1).numpy()
         group = weight_groups(gold, batch.inputs.flags[..., 0].reshape(-1).numpy())
         np.add.at(totals, group, 1)
@@ -138,13 +141,25 @@ def train(data_dir: Path, out: Path, options: TrainOptions = TrainOptions(),
         torch.set_num_threads(threads)  # a process-wide setting: leave it as we found it
 
 
+def training_device(name: str) -> torch.device:
+    """The torch device for `TrainOptions.device`, with a clear error when it is not there."""
+    try:
+        device = torch.device(name)
+    except RuntimeError as e:
+        raise ValueError(f"unknown training device {name!r} (try cpu or cuda): {e}") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"training device {name!r} asked for, but torch sees no CUDA device here")
+    return device
+
+
 def _train(data_dir: Path, out: Path, options: TrainOptions, config: ModelConfig) -> dict:
+    device = training_device(options.device)
     data = TrainingSet(data_dir, config, progress=options.progress)
-    weights = class_weights(data.group_counts(), options.class_weight_power, options.group_weight_scale)
+    weights = class_weights(data.group_counts(), options.class_weight_power, options.group_weight_scale).to(device)
     state_file = out / TRAINER_STATE
     if state_file.exists():
         saved = torch.load(state_file, weights_only=False)
-        model = load_model(out, ops=TrainingOps()).train()
+        model = load_model(out, ops=TrainingOps()).to(device).train()
         if model.config != config:
             raise ValueError(f"{out} holds a run of config {model.config.name!r} with other shapes "
                              f"than the requested {config.name!r}; choose a new --out")
@@ -156,7 +171,7 @@ def _train(data_dir: Path, out: Path, options: TrainOptions, config: ModelConfig
         raise ValueError(f"{out} exists and is not a training run of ours (no {TRAINER_STATE}); choose a new --out")
     else:
         torch.manual_seed(options.seed)
-        model = InteractionModel(config, ops=TrainingOps()).train()
+        model = InteractionModel(config, ops=TrainingOps()).to(device).train()
         rng = np.random.default_rng(options.seed)
         initial = evaluate(model, data, options, weights)["val_floor_loss"]
         step, spent, history = 0, 0.0, []
@@ -182,7 +197,7 @@ def _train(data_dir: Path, out: Path, options: TrainOptions, config: ModelConfig
             t0 = time.perf_counter()
             for g in optimizer.param_groups:
                 g["lr"] = lr_at(options, spent / budget)
-            batch = data.batch(rng, options.batch_size)
+            batch = data.batch(rng, options.batch_size).to(device)
             loss, floor_loss, _ = batch_loss(model, batch, weights, options.text_loss_weight)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -202,7 +217,7 @@ def _train(data_dir: Path, out: Path, options: TrainOptions, config: ModelConfig
     finally:
         bar.close()
         _save(model, optimizer, out, snapshot())  # also on Ctrl-C: resume picks up from here
-    result = {"checkpoint": str(out), "config": config.name, "steps": step,
+    result = {"checkpoint": str(out), "config": config.name, "device": str(device), "steps": step,
               "steps_this_run": step - resumed_at, "train_seconds": round(spent, 1),
               "first_loss": round(float(np.mean(history[:10])), 4) if history else None,
               "last_loss": round(float(np.mean(history[-10:])), 4) if history else None,

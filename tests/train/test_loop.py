@@ -88,6 +88,17 @@ def test_train_command_reports_bad_input(tmp_path, capsys):
     assert "--data DIR and --out PATH are required" in capsys.readouterr().err
 
 
+def test_train_command_refuses_a_device_it_cannot_use(data_dir, tmp_path, capsys):
+    import torch
+
+    assert main(["train", "--data", str(data_dir), "--out", str(tmp_path / "ck"), "--device", "tpu9"]) == 2
+    assert "unknown training device 'tpu9'" in capsys.readouterr().err
+    if not torch.cuda.is_available():
+        assert main(["train", "--data", str(data_dir), "--out", str(tmp_path / "ck"), "--device", "cuda"]) == 2
+        assert "torch sees no CUDA device here" in capsys.readouterr().err
+    assert not (tmp_path / "ck").exists()  # refused before anything was written
+
+
 def test_training_attention_matches_the_reference():
     import torch
 
