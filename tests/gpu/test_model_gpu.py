@@ -112,7 +112,7 @@ def test_shipped_checkpoint_on_cuda_is_batch_invariant_and_matches_the_cpu():
     from microturn.runtime.model.checkpoint import load_model
     from microturn.runtime.model.features import random_turns
 
-    shipped = Path(__file__).resolve().parents[2] / "checkpoints" / "tiny-floor-v2"
+    shipped = Path(__file__).resolve().parents[2] / "checkpoints" / "tiny-floor-v3"
     cpu = load_model(shipped).eval()
     cpu.set_ops(TorchOps(invariant=True))
     gpu = load_model(shipped).to("cuda").eval()
