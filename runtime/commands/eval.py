@@ -44,6 +44,10 @@ def add_parser(subparsers) -> None:
     r.add_argument("--episodes", help="a `train data --split eval` data set: the `model` policy's "
                                       "open-loop targets (false yields, false starts, monologue "
                                       "backchannels, prompts) join its table, so one command gives every target")
+    r.add_argument("--bootstrap", type=int, default=500, metavar="DRAWS",
+                   help="with several policies: 90%% intervals for each target and the sum of misses, "
+                        "and how often each policy's sum is below the first's, from DRAWS paired "
+                        "resamples of the items (default 500; 0 = off)")
     r.add_argument("--json", action="store_true", help="print only the JSON summary")
     r.set_defaults(func=run_run)
 
@@ -145,6 +149,9 @@ def run_run(args) -> int:
     if not Path(args.data).is_dir():
         print(f"--data {args.data}: not a directory", file=sys.stderr)
         return 2
+    if args.bootstrap < 0:
+        print(f"--bootstrap {args.bootstrap}: must be 0 (off) or a number of draws", file=sys.stderr)
+        return 2
     try:  # fail here, once, with a clear message, rather than in every worker
         from microturn.runtime.apps import load_app
         from microturn.runtime.engine.policy import make_policy, policy_takes
@@ -165,7 +172,7 @@ def run_run(args) -> int:
     except Exception as exc:
         print(f"microturn eval run: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
-    by_policy, reports = {}, {}
+    by_policy, reports, results_by_policy = {}, {}, {}
     for policy in policies:
         out = Path(args.out) / policy if len(policies) > 1 else Path(args.out)
         opts = RunOptions(policy=policy, app=args.app, checkpoint=args.checkpoint, policy_options=extra,
@@ -179,8 +186,17 @@ def run_run(args) -> int:
         report = _finish(results, problems, out, f"policy {policy} ({wall:.0f} s)", args.json, episodes, separability)
         report["wall_s"] = round(wall, 1)
         by_policy[policy], reports[policy] = report["summary"], report
+        results_by_policy[policy] = results
     if len(policies) > 1:
         table = comparison_table(by_policy) + "\n\nIssue-6 targets:\n\n" + targets.comparison(by_policy)
+        if args.bootstrap:
+            from microturn.runtime.eval import bootstrap
+
+            sure = bootstrap.bootstrap(results_by_policy, bootstrap.BootstrapOptions(draws=args.bootstrap))
+            for policy, row in sure["policies"].items():
+                reports[policy]["bootstrap"] = row
+            table += "\n\nHow sure (items resampled within each task, the same draws for every policy):\n\n"
+            table += bootstrap.table(sure)
         (Path(args.out) / "table.md").write_text(table + "\n")
         if not args.json:
             print("\n" + table)

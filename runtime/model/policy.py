@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from microturn.runtime.engine.policy import (
+    MICRO_TURN_MS,
     SAMPLES_PER_TURN,
     FloorAction,
     TurnDecision,
@@ -57,7 +58,11 @@ class DecisionOptions:
     early_take_threshold / early_take_silence_ms: below `take_threshold` but at or above this,
         arm the engine's between-tick watch to take the turn if the user stays silent
         `early_take_silence_ms` more: the model says "probably done" and the watch confirms
-        it at VAD resolution instead of waiting 200 ms for the next tick (1.0: off).
+        it at VAD resolution instead of waiting 200 ms for the next tick (1.0: off). The
+        silence counts from the tick's cut and every tick re-arms (or disarms) the watch, so
+        only values under one micro-turn can fire: a longer one never does (measured: 300-700 ms
+        left every answer to the fallback). A longer, model-gated silence timer was tried as its
+        own rule and took the short pauses (docs/training.md, "Decision rules tried").
     early_yield_threshold / early_yield_speech_ms: likewise for yielding, if the user's speech
         over the agent goes on `early_yield_speech_ms` more (1.0: off).
     fallback_answer_ms: answer after this much silence after user speech whatever the model
@@ -79,6 +84,13 @@ class DecisionOptions:
     fallback_yield_ms: int = 1000
     fallback_near_field_db: float = 6.0
     fallback_yield_gap_ms: int = 250
+
+    def __post_init__(self) -> None:
+        for name in ("early_take_silence_ms", "early_yield_speech_ms"):
+            value = getattr(self, name)
+            if not 0 < value < MICRO_TURN_MS:
+                raise ValueError(f"{name}={value}: the early arm counts from a tick and the next tick "
+                                 f"re-arms it, so it must lie between 0 and one micro-turn ({MICRO_TURN_MS} ms)")
 
     @classmethod
     def names(cls) -> set[str]:

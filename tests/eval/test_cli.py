@@ -63,3 +63,30 @@ def test_a_checkpoint_goes_only_to_the_policies_that_take_one(tmp_path, monkeypa
     assert main(["eval", "run", "--data", str(OFFICIAL), "--out", str(tmp_path / "runs2"),
                  "--policy", "model,silence-timeout-800", "--checkpoint", str(tmp_path / "nope")]) == 2
     assert "nope" in capsys.readouterr().err
+
+
+def test_several_policies_get_bootstrap_intervals_in_table_md(tmp_path, monkeypatch, capsys):
+    """The comparison says how sure it is: intervals from paired resamples of the items."""
+    from microturn.runtime.eval import runner
+
+    # a stand-in for running the suite: each policy's per-item outcomes, as run_suite returns them
+    outcomes = {"floor-holder": ["continue"] * 10 + ["stop"] * 2, "always-yield": ["stop"] * 12}
+
+    def fake_run_suite(data, out, options, **kwargs):
+        return [{"item": f"bc{i}", "task": "v1.5/user_backchannel", "behaviour_proxy": k}
+                for i, k in enumerate(outcomes[options.policy])], []
+
+    monkeypatch.setattr(runner, "run_suite", fake_run_suite)
+    args = ["eval", "run", "--data", str(OFFICIAL), "--policy", "floor-holder,always-yield", "--no-plots"]
+    assert main(args + ["--out", str(tmp_path / "a"), "--bootstrap", "200"]) == 0
+    table = (tmp_path / "a" / "table.md").read_text()
+    assert "How sure" in table and "200 paired draws" in table
+    rows = [line for line in table.splitlines() if line.startswith("| backchannels ridden through")]
+    cells = [c.strip() for c in rows[-1].split("|")[3:5]]            # the interval row: one cell a policy
+    lo, hi = map(float, cells[0].split("-"))
+    assert 0.5 < lo < 10 / 12 < hi <= 1.0                              # floor-holder's 10 of 12, resampled
+    assert cells[1] == "0.00-0.00"                                     # always-yield rides through none
+    assert main(args + ["--out", str(tmp_path / "b"), "--bootstrap", "0"]) == 0
+    assert "How sure" not in (tmp_path / "b" / "table.md").read_text()
+    assert main(args + ["--out", str(tmp_path / "c"), "--bootstrap", "-1"]) == 2
+    assert "--bootstrap -1" in capsys.readouterr().err

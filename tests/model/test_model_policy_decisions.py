@@ -105,3 +105,12 @@ def test_tuned_thresholds_come_from_the_checkpoint_folder(tmp_path):
     (tmp_path / "ck" / "decisions.json").write_text(json.dumps({"take_thresold": 0.3}))
     with pytest.raises(ValueError, match="unknown decision options.*take_thresold"):
         make_policy("model", checkpoint=str(tmp_path / "ck"))
+
+
+@pytest.mark.parametrize("option", ["early_take_silence_ms", "early_yield_speech_ms"])
+@pytest.mark.parametrize("value", [0, 200, 500])
+def test_an_early_arm_that_could_never_fire_is_refused(option, value):
+    # the watch counts from the tick's cut and the next tick re-arms it: 200 ms or more never
+    # runs out (a 300-700 ms take arm left every answer of a suite to the 1.2 s fallback)
+    with pytest.raises(ValueError, match=f"{option}={value}.*micro-turn"):
+        DecisionOptions(**{option: value})
