@@ -86,6 +86,8 @@ class _State:
     gated_logged: bool = False   # this run was logged as gated out (far-field)
     user_power: float = 0.0      # the user's speech level (mean square), learned while the agent is silent
     user_chunks: int = 0
+    turn_heard: bool = False        # the last micro-turn held speech (at least min_speech_ms)
+    turn_speech_power: float = 0.0  # mean square of its speech chunks (with a near-field gate)
 
     @property
     def user_db(self) -> float | None:
@@ -126,10 +128,32 @@ class HeuristicPolicy:
     def step(self, turns: Sequence[TurnInput]) -> list[TurnDecision]:
         return [self._decide(t) for t in turns]
 
+    def speech_near_field(self, session_id: str, margin_db: float | None = None) -> bool | None:
+        """Did the last micro-turn hold near-field speech: speech within `margin_db` (default
+        `near_field_db`) of the user's own level? False when it held no speech at all (shorter than `min_speech_ms`) or
+        only quieter speech; None when it held speech but the level cannot be told (no gate
+        set, no user level learnt yet)."""
+        st = self._sessions.get(session_id)
+        if st is None:
+            return None
+        if not st.turn_heard:
+            return False
+        margin = self.options.near_field_db if margin_db is None else margin_db
+        if self.options.near_field_db is None or margin is None or st.user_db is None or st.turn_speech_power <= 0:
+            return None  # no gate: the user's level is not learnt
+        # the louder of the micro-turn's level and the run's: one micro-turn of consonants and
+        # closures reads 10 dB under the user (measured on a held-out interruption), and a run
+        # that agent echo started reads low until the user's speech outweighs it
+        level = 10 * np.log10(st.turn_speech_power)
+        if st.run_chunks:
+            level = max(level, self._run_db(st))
+        return bool(level >= st.user_db - margin)
+
     def _listen(self, st: _State, turn: TurnInput) -> None:
         """Update the silence timer and the speech run from this micro-turn's chunks."""
         o = self.options
         above, chunk_ms = vad_chunks(st.vad, turn.audio, o.threshold)
+        st.turn_heard, st.turn_speech_power = False, 0.0
         if above.sum() * chunk_ms < o.min_speech_ms:  # no speech, or only a click: all silence
             st.silence_ms += MICRO_TURN_MS
             self._gap(st, MICRO_TURN_MS)
@@ -137,6 +161,9 @@ class HeuristicPolicy:
         st.heard_user = st.heard_user or not turn.agent_speaking
         gated = o.near_field_db is not None  # levels are only needed for the near-field gate
         power = _chunk_power(turn.audio, len(above)) if gated else np.zeros(len(above))
+        st.turn_heard = True
+        if gated:
+            st.turn_speech_power = float(power[above].mean())
         for speech, p in zip(above, power):
             if speech:
                 st.run_ms += chunk_ms

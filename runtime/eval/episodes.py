@@ -15,7 +15,10 @@ set), whatever the model decides. So each metric looks only at the model's *firs
 each opportunity (a yield while the agent talks, a start while the user holds the floor, a
 backchannel in a monologue pause, speaking up after a prompt); what would have followed that
 move live is not simulated. The hard fallbacks and the engine's between-tick watch are not
-applied: this measures the model's own decisions at micro-turn resolution.
+applied: this measures the model's own decisions at micro-turn resolution. The near-field gate
+on yields (`DecisionOptions.yield_near_field_db`) is: the fallback heuristic's VAD and user
+level run over the episode's microphone signal as live, and a YIELD it calls far-field counts
+as CONTINUE.
 """
 
 from __future__ import annotations
@@ -60,6 +63,9 @@ class EpisodeMetrics:
     turn_ends: int                   # user turns the agent answers
     turn_ends_taken_on_time: int     # SPEAK decided before the recorded agent starts
     turn_end_latency_ms_median: float | None  # end of turn -> first SPEAK decision, taken ones
+    interruptions: int = 0           # user turns that start while the agent talks
+    interruptions_yielded_on_time: int = 0  # YIELD decided before the recorded agent stops
+    interruption_yield_latency_ms_median: float | None = None  # onset -> first YIELD, yielded ones
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -92,14 +98,37 @@ def stream_probabilities(model, data, episodes: list[int], seed: int = 0) -> lis
     return out
 
 
-def decide(probs: np.ndarray, agent_speaking: np.ndarray, decisions) -> np.ndarray:
-    """The action index at each micro-turn, by the live policy's own rule (`decide_floor`;
-    no interjection is ever pending in generated data; prompts are answered with SPEAK)."""
+def decide(probs: np.ndarray, agent_speaking: np.ndarray, decisions, near_field: np.ndarray | None = None) -> np.ndarray:
+    """The action index at each micro-turn, by the live policy's own rule (`decide_floor`, and
+    with `near_field` [n] of True/False/None per micro-turn, its near-field gate on yields; no
+    interjection is ever pending in generated data; prompts are answered with SPEAK)."""
     from microturn.runtime.model.config import FLOOR_ACTIONS
-    from microturn.runtime.model.policy import decide_floor
+    from microturn.runtime.model.policy import decide_floor, far_field_continues
 
-    return np.array([FLOOR_ACTIONS.index(decide_floor(p.tolist(), bool(s), False, decisions).action.value)
-                     for p, s in zip(probs, agent_speaking)], dtype=np.int64)
+    out = np.empty(len(probs), dtype=np.int64)
+    for k, (p, s) in enumerate(zip(probs, agent_speaking)):
+        d = decide_floor(p.tolist(), bool(s), False, decisions)
+        if near_field is not None:
+            d = far_field_continues(d, near_field[k])
+        out[k] = FLOOR_ACTIONS.index(d.action.value)
+    return out
+
+
+def near_field_per_turn(audio_int16: np.ndarray, agent_speaking: np.ndarray, decisions) -> np.ndarray:
+    """What the live policy's near-field gate says at each micro-turn of one episode (True,
+    False or None = cannot tell): the fallback heuristic of `decisions`, fed the episode's
+    microphone signal micro-turn by micro-turn, as live."""
+    from microturn.runtime.engine.policy import SAMPLES_PER_TURN, TurnInput
+    from microturn.runtime.model.policy import fallback_policy
+
+    gate = fallback_policy(decisions)
+    gate.open("episode")
+    out = np.empty(len(agent_speaking), dtype=object)
+    for k, speaking in enumerate(agent_speaking):
+        chunk = audio_int16[k * SAMPLES_PER_TURN:(k + 1) * SAMPLES_PER_TURN].astype(np.float32) / 32768.0
+        gate.step([TurnInput("episode", (k + 1) * MICRO_TURN_MS, chunk, agent_speaking=bool(speaking))])
+        out[k] = gate.speech_near_field("episode", decisions.yield_near_field_db)
+    return out
 
 
 def _runs(mask: np.ndarray) -> np.ndarray:
@@ -167,6 +196,18 @@ def score_episode(tl: Timeline, actions: np.ndarray, labels: np.ndarray, agent_s
         hits = np.flatnonzero(speak[window] & ~agent_speaking[window])
         ends.append(None if len(hits) == 0 else (window.start + int(hits[0]) + 1) * MICRO_TURN_MS - u.end)
     r["turn_end_latencies_ms"] = ends
+
+    # interruptions: a user turn that starts while the agent talks; yielded before the recorded
+    # agent stops (open loop: it stops where the labels say, whatever the model decides)?
+    yields = []
+    for u in tl.user_turns:
+        over = next((a for a in tl.agent_turns() if a.start <= u.start < a.end), None)
+        if over is None:
+            continue
+        window = _ticks_in(u.start, over.end, n)
+        hits = np.flatnonzero((actions[window] == YIELD) & agent_speaking[window])
+        yields.append(None if len(hits) == 0 else (window.start + int(hits[0]) + 1) * MICRO_TURN_MS - u.start)
+    r["interruption_yield_latencies_ms"] = yields
     return r
 
 
@@ -175,6 +216,7 @@ def aggregate(per_episode: list[dict]) -> EpisodeMetrics:
     minutes, mono_minutes = total("minutes"), total("monologue_minutes")
     prompts = [x for e in per_episode for x in e["prompt_latencies_ms"]]
     ends = [x for e in per_episode for x in e["turn_end_latencies_ms"]]
+    yields = [x for e in per_episode for x in e.get("interruption_yield_latencies_ms", [])]
     within = sum(1 for x in prompts if x is not None and x <= PROMPT_WITHIN_MS)
     turns = total("agent_turns")
     return EpisodeMetrics(
@@ -193,6 +235,8 @@ def aggregate(per_episode: list[dict]) -> EpisodeMetrics:
         prompt_latency_ms_median=median_of(prompts, 1),
         turn_ends=len(ends), turn_ends_taken_on_time=sum(1 for x in ends if x is not None),
         turn_end_latency_ms_median=median_of(ends, 1),
+        interruptions=len(yields), interruptions_yielded_on_time=sum(1 for x in yields if x is not None),
+        interruption_yield_latency_ms_median=median_of(yields, 1),
     )
 
 
@@ -268,6 +312,7 @@ class StreamedEpisodes:
         self.timelines, self.metas = timelines, metas
         self.probs = stream_probabilities(model, self.data, self.chosen)
         self.separability = self._separability()
+        self._near: dict[tuple, list[np.ndarray]] = {}
 
     def _speaking(self, e: int) -> np.ndarray:
         lo, hi = self.data.bounds[e]
@@ -283,12 +328,41 @@ class StreamedEpisodes:
         return separability([self.timelines[e] for e in self.chosen], self.probs,
                             [self._speaking(e) for e in self.chosen], **timing)
 
+    def _episode_audio(self):
+        """int16 microphone audio of every episode, in the data set's order."""
+        from microturn.runtime.engine.policy import SAMPLES_PER_TURN
+
+        for shard in self.data.manifest["shards"]:
+            with np.load(Path(self.data_dir) / shard["file"]) as z:
+                audio, offsets = z["audio"], z["episode_turns"]  # offsets: episode e is [o[e], o[e+1])
+            for a, b in zip(offsets[:-1], offsets[1:]):
+                yield audio[int(a) * SAMPLES_PER_TURN: int(b) * SAMPLES_PER_TURN]
+
+    def near_field(self, decisions) -> list[np.ndarray]:
+        """The near-field gate's verdict per micro-turn of each chosen episode (computed once
+        for each gate setting: it runs the VAD over the whole data set)."""
+        from microturn.runtime.engine.policy import SAMPLES_PER_TURN
+
+        key = (decisions.yield_near_field_db, decisions.fallback_near_field_db, decisions.fallback_yield_gap_ms)
+        if key not in self._near:
+            chosen = set(self.chosen)
+            gates = []
+            for e, audio in enumerate(self._episode_audio()):
+                lo, hi = self.data.bounds[e]
+                if len(audio) != (hi - lo) * SAMPLES_PER_TURN:
+                    raise ValueError(f"{self.data_dir}: episode {e} has {len(audio)} samples for {hi - lo} micro-turns")
+                if e in chosen:
+                    gates.append(near_field_per_turn(audio, self._speaking(e), decisions))
+            self._near[key] = gates
+        return self._near[key]
+
     def score(self, decisions) -> dict[str, Any]:
         rows = []
-        for e, p in zip(self.chosen, self.probs):
+        gates = self.near_field(decisions) if decisions.yield_near_field_db is not None else [None] * len(self.chosen)
+        for e, p, gate in zip(self.chosen, self.probs, gates):
             lo, hi = self.data.bounds[e]
             speaking = self._speaking(e)
-            actions = decide(p, speaking, decisions)
+            actions = decide(p, speaking, decisions, gate)
             row = score_episode(self.timelines[e], actions, self.data.labels[lo:hi], speaking)
             rows.append({**row, "conditions": conditions(self.metas[e])})
         return {"data": self.data_dir, "checkpoint": self.checkpoint, "decisions": asdict(decisions),

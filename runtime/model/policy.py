@@ -65,6 +65,12 @@ class DecisionOptions:
         own rule and took the short pauses (docs/training.md, "Decision rules tried").
     early_yield_threshold / early_yield_speech_ms: likewise for yielding, if the user's speech
         over the agent goes on `early_yield_speech_ms` more (1.0: off).
+    yield_near_field_db: the model's own YIELD also needs near-field speech in that micro-turn:
+        speech the fallback's VAD hears, within this many dB of the user's level (learnt while
+        the agent is silent; the louder of the micro-turn's level and its speech run's). With
+        no speech there is nobody to yield to; quieter speech is someone else: CONTINUE. Where
+        no user level is learnt yet, speech is enough. None (default): off; a large margin
+        (100) keeps only the "no speech, no yield" half.
     fallback_answer_ms: answer after this much silence after user speech whatever the model
         says (0: off). About 1.2 s: longer than the pauses people make mid-turn.
     fallback_yield_ms: yield after this long a run of speech over the agent (0: off), if the
@@ -80,6 +86,7 @@ class DecisionOptions:
     early_take_silence_ms: int = 160
     early_yield_threshold: float = 1.0
     early_yield_speech_ms: int = 128
+    yield_near_field_db: float | None = None
     fallback_answer_ms: int = 1200
     fallback_yield_ms: int = 1000
     fallback_near_field_db: float = 6.0
@@ -122,6 +129,24 @@ def decide_floor(probs: Sequence[float], agent_speaking: bool, interjection_pend
     return TurnDecision(FloorAction.LISTEN, speak_after_silence_ms=early)
 
 
+def far_field_continues(decided: TurnDecision, near_field: bool | None) -> TurnDecision:
+    """`DecisionOptions.yield_near_field_db`: a YIELD in a micro-turn without near-field
+    speech (`HeuristicPolicy.speech_near_field` False; None = speech, level unknown) becomes
+    CONTINUE. The live policy and `eval episodes` both use it."""
+    if decided.action is FloorAction.YIELD and near_field is False:
+        return TurnDecision(FloorAction.CONTINUE)
+    return decided
+
+
+def fallback_policy(d: DecisionOptions):
+    """The hard fallbacks as a slow heuristic policy (its VAD and user level also serve the
+    near-field gate): a timer too slow to matter unless the model is stuck (0 = never)."""
+    from microturn.runtime.engine.heuristic import HeuristicPolicy
+
+    return HeuristicPolicy(end_of_turn_ms=d.fallback_answer_ms or 10**9, barge_in_ms=d.fallback_yield_ms or 10**9,
+                           run_gap_ms=d.fallback_yield_gap_ms, near_field_db=d.fallback_near_field_db)
+
+
 @dataclass
 class _SessionText:
     pending_user: bytearray = field(default_factory=bytearray)  # waiting for USER_TEXT slots
@@ -146,14 +171,8 @@ class ModelPolicy:
         self._text: dict[str, _SessionText] = {}
         self._lock = threading.Lock()
         d = self.decisions
-        if fallback is None and (d.fallback_answer_ms or d.fallback_yield_ms):
-            from microturn.runtime.engine.heuristic import HeuristicPolicy
-
-            # a timer policy too slow to matter unless the model is stuck (0 = never)
-            fallback = HeuristicPolicy(end_of_turn_ms=d.fallback_answer_ms or 10**9,
-                                       barge_in_ms=d.fallback_yield_ms or 10**9,
-                                       run_gap_ms=d.fallback_yield_gap_ms,
-                                       near_field_db=d.fallback_near_field_db)
+        if fallback is None and (d.fallback_answer_ms or d.fallback_yield_ms or d.yield_near_field_db is not None):
+            fallback = fallback_policy(d)
         self.fallback = fallback
 
     def open(self, session_id: str) -> None:
@@ -185,7 +204,15 @@ class ModelPolicy:
             decisions = [self._decide(t, floor[i], text[i]) for i, t in enumerate(turns)]
         if self.fallback is None:
             return decisions
-        return [_with_fallback(d, f) for d, f in zip(decisions, self.fallback.step(turns))]
+        fallback = self.fallback.step(turns)
+        if self.decisions.yield_near_field_db is not None:
+            decisions = [self._far_field_continues(t, d) for t, d in zip(turns, decisions)]
+        return [_with_fallback(d, f) for d, f in zip(decisions, fallback)]
+
+    def _far_field_continues(self, turn: TurnInput, decided: TurnDecision) -> TurnDecision:
+        gate = getattr(self.fallback, "speech_near_field", None)
+        near = gate(turn.session_id, self.decisions.yield_near_field_db) if gate is not None else None
+        return far_field_continues(decided, near)
 
     # -- inputs and outputs -----------------------------------------------------------------
 
@@ -265,6 +292,7 @@ def make_model_policy(
     early_take_silence_ms: int | None = None,
     early_yield_threshold: float | None = None,
     early_yield_speech_ms: int | None = None,
+    yield_near_field_db: float | None = None,
     fallback_answer_ms: int | None = None,
     fallback_yield_ms: int | None = None,
     fallback_near_field_db: float | None = None,

@@ -174,3 +174,44 @@ def test_near_field_gate_reads_the_user_level_as_a_meter_does():
     user_again = run(HeuristicPolicy(HeuristicOptions(barge_in_ms=600, near_field_db=6.0), vad_factory=ToneVAD),
                      script(user, *syllables), speaking_after)
     assert "YIELD" in user_again[10:], "the user's own speech over the agent still yields"
+
+
+def test_speech_near_field_judges_the_last_micro_turn_against_the_user_level():
+    """The verdict the model policy's near-field gate on yields reads: False for a micro-turn
+    without speech or with a quieter voice, True for speech at the user's level (this
+    micro-turn's or its speech run's), None while no user level has been learnt."""
+    policy = HeuristicPolicy(HeuristicOptions(near_field_db=6.0), vad_factory=ToneVAD)
+    policy.open("s")
+
+    def step(audio, agent_speaking):
+        policy.step([TurnInput("s", 0, audio, agent_speaking=agent_speaking)])
+        return policy.speech_near_field("s")
+
+    assert step(speech(200, 0.3), agent_speaking=True) is None      # speech, but no user level yet
+    for _ in range(5):
+        assert step(speech(200, 0.3), agent_speaking=False) is True  # the user, agent silent
+    assert step(silence(200), agent_speaking=True) is False         # nothing heard: nobody to yield to
+    assert step(speech(200, 0.1), agent_speaking=True) is False     # 9.5 dB quieter: someone else
+    assert step(silence(200), agent_speaking=True) is False
+    assert step(speech(200, 0.2), agent_speaking=True) is True      # 3.5 dB quieter: still the user
+    # a quiet stretch inside the user's own run (consonants, a closure) still counts as theirs:
+    # the louder of the micro-turn's level and the run's decides
+    assert step(speech(200, 0.3), agent_speaking=True) is True      # the user's level over the agent
+    assert step(speech(200, 0.05), agent_speaking=True) is True
+    assert step(silence(200), agent_speaking=True) is False
+    assert step(speech(200, 0.05), agent_speaking=True) is False    # the same, on its own: someone else
+    ungated = HeuristicPolicy(vad_factory=ToneVAD)
+    ungated.open("s")
+    ungated.step([TurnInput("s", 0, speech(200, 0.1), agent_speaking=True)])
+    assert ungated.speech_near_field("s") is None                   # no gate set: cannot tell
+
+
+def test_speech_near_field_takes_its_own_margin():
+    policy = HeuristicPolicy(HeuristicOptions(near_field_db=6.0), vad_factory=ToneVAD)
+    policy.open("s")
+    for _ in range(5):
+        policy.step([TurnInput("s", 0, speech(200, 0.3), agent_speaking=False)])
+    policy.step([TurnInput("s", 0, silence(200), agent_speaking=True)])
+    policy.step([TurnInput("s", 0, speech(200, 0.2), agent_speaking=True)])      # 3.5 dB under the user
+    assert policy.speech_near_field("s") is True                                  # the policy's 6 dB
+    assert policy.speech_near_field("s", margin_db=3.0) is False                  # a stricter gate

@@ -53,6 +53,20 @@ def test_each_first_move_is_scored_against_the_timeline():
     assert m.monologue_bc_per_min == pytest.approx(2 / 0.06, abs=1e-3)
 
 
+def test_an_interruption_counts_as_yielded_only_before_the_recorded_agent_stops():
+    tl = Timeline(duration_ms=6000, user_turns=[UserTurn(((0, 800),)), UserTurn(((2000, 3200),))],
+                  agent=[Span(1000, 2600, "turn")])
+    lab = label_timeline(tl)
+    speaking = lab.agent_state > 0
+    actions = np.where(speaking, ep.CONTINUE, ep.LISTEN)
+    assert ep.score_episode(tl, actions, lab.actions.astype(np.int64), speaking)["interruption_yield_latencies_ms"] == [None]
+    actions[11] = ep.YIELD  # decided at 2400 ms: 400 ms after the user cut in, the agent still talking
+    r = ep.score_episode(tl, actions, lab.actions.astype(np.int64), speaking)
+    assert r["interruption_yield_latencies_ms"] == [400]
+    m = ep.aggregate([r])
+    assert (m.interruptions, m.interruptions_yielded_on_time, m.interruption_yield_latency_ms_median) == (1, 1, 400)
+
+
 @pytest.fixture(scope="module")
 def heldout_and_checkpoint(tmp_path_factory):
     """1.5 minutes of held-out episodes and an untrained `tiny` checkpoint."""
@@ -95,6 +109,36 @@ def test_a_generated_data_set_streams_through_a_checkpoint(heldout_and_checkpoin
     s = full["separability"]
     assert s == ep.evaluate_episodes(data, str(ck), DecisionOptions(), progress=False)["separability"]
     assert s["turn_ends"] > 0 and s["pauses"] > 0 and 0.0 <= s["turn_end_vs_pause_auc"] <= 1.0
+
+
+def test_the_near_field_gate_runs_over_each_episode_s_own_microphone_signal(heldout_and_checkpoint):
+    from microturn.runtime.model.policy import DecisionOptions
+
+    data, ck = heldout_and_checkpoint
+    streamed = ep.StreamedEpisodes(data, str(ck), progress=False)
+    gated = DecisionOptions(yield_threshold=0.2, yield_near_field_db=6.0)
+    verdicts = streamed.near_field(gated)
+    user_heard, quiet_heard = [], []
+    for e, v in zip(streamed.chosen, verdicts):
+        lo, hi = streamed.data.bounds[e]
+        assert len(v) == hi - lo and set(v) <= {True, False, None}
+        # the signal is this episode's: the gate hears speech where the timeline has the user
+        # talking alone, and mostly not where nobody talks
+        tl = streamed.timelines[e]
+        busy = [(a.start, a.end) for a in tl.agent + tl.others + tl.user_backchannels]
+        for k in range(hi - lo):
+            t0, t1 = k * 200, (k + 1) * 200
+            overlaps = lambda spans: any(a < t1 and t0 < b for a, b in spans)  # noqa: E731
+            user = [s for u in tl.user_turns for s in u.spans]
+            if any(a <= t0 and t1 <= b for a, b in user) and not overlaps(busy):
+                user_heard.append(v[k] is not False)
+            elif not overlaps(user) and not overlaps([(a - 400, b + 400) for a, b in busy]):
+                quiet_heard.append(v[k] is not False)
+    assert len(user_heard) > 20 and len(quiet_heard) > 20
+    assert np.mean(user_heard) > 0.8 and np.mean(quiet_heard) < 0.3
+    plain = streamed.score(DecisionOptions(yield_threshold=0.2))["summary"]["episodes"]
+    with_gate = streamed.score(gated)["summary"]["episodes"]
+    assert with_gate["false_yield_turns"] <= plain["false_yield_turns"]
 
 
 def test_eval_run_with_episodes_puts_every_target_in_one_table(heldout_and_checkpoint, tmp_path, capsys):

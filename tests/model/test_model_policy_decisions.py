@@ -114,3 +114,44 @@ def test_an_early_arm_that_could_never_fire_is_refused(option, value):
     # runs out (a 300-700 ms take arm left every answer of a suite to the 1.2 s fallback)
     with pytest.raises(ValueError, match=f"{option}={value}.*micro-turn"):
         DecisionOptions(**{option: value})
+
+
+class _GateStub:
+    """A fallback that never acts and reports a fixed near-field verdict."""
+
+    def __init__(self, near):
+        self.near = near
+
+    def open(self, sid):
+        pass
+
+    def close(self, sid):
+        pass
+
+    def step(self, turns):
+        return [TurnDecision(FloorAction.CONTINUE if t.agent_speaking else FloorAction.LISTEN) for t in turns]
+
+    def speech_near_field(self, sid, margin_db=None):
+        return self.near
+
+
+@pytest.mark.parametrize("near, expected", [(False, "CONTINUE"), (None, "YIELD"), (True, "YIELD")])
+def test_near_field_gate_turns_a_yield_without_near_field_speech_into_continue(near, expected):
+    # yield_threshold 0: this model yields at every micro-turn the agent speaks in
+    gated = ModelPolicy(make_model(seed=1), DecisionOptions(yield_threshold=0.0, yield_near_field_db=6.0),
+                        fallback=_GateStub(near))
+    assert gated.step([turn(agent_speaking=True)])[0].action.value == expected
+    ungated = ModelPolicy(make_model(seed=1), DecisionOptions(yield_threshold=0.0), fallback=_GateStub(False))
+    assert ungated.step([turn(agent_speaking=True)])[0].action is FloorAction.YIELD
+
+
+def test_open_loop_scoring_applies_the_same_gate():
+    from microturn.runtime.eval.episodes import YIELD, CONTINUE, decide
+
+    probs = np.zeros((3, len(FLOOR_ACTIONS)), np.float32)
+    probs[:, FLOOR_ACTIONS.index("YIELD")] = 0.9
+    speaking = np.array([True, True, True])
+    gate = np.array([True, False, None], dtype=object)
+    d = DecisionOptions(yield_near_field_db=6.0)
+    assert decide(probs, speaking, d, gate).tolist() == [YIELD, CONTINUE, YIELD]
+    assert decide(probs, speaking, d).tolist() == [YIELD] * 3
