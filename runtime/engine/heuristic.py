@@ -130,17 +130,17 @@ class HeuristicPolicy:
 
     def speech_near_field(self, session_id: str, margin_db: float | None = None) -> bool | None:
         """Did the last micro-turn hold near-field speech: speech within `margin_db` (default
-        `near_field_db`) of the user's own level? False when it held no speech at all (shorter than `min_speech_ms`) or
-        only quieter speech; None when it held speech but the level cannot be told (no gate
-        set, no user level learnt yet)."""
+        `near_field_db`) of the user's own level? False when it held no speech at all (shorter
+        than `min_speech_ms`) or only quieter speech; None when it held speech but the level
+        cannot be told (no gate set, so no level is kept; no user level learnt yet)."""
         st = self._sessions.get(session_id)
         if st is None:
             return None
         if not st.turn_heard:
             return False
+        if self.options.near_field_db is None or st.user_db is None or st.turn_speech_power <= 0:
+            return None
         margin = self.options.near_field_db if margin_db is None else margin_db
-        if self.options.near_field_db is None or margin is None or st.user_db is None or st.turn_speech_power <= 0:
-            return None  # no gate: the user's level is not learnt
         # the louder of the micro-turn's level and the run's: one micro-turn of consonants and
         # closures reads 10 dB under the user (measured on a held-out interruption), and a run
         # that agent echo started reads low until the user's speech outweighs it
