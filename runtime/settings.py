@@ -10,6 +10,8 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from microturn.runtime.engine.policy import DEFAULT_POLICY
+
 DEFAULT_ROOM = "default"
 WORKER_PORT = 50062  # the worker hub's gRPC port; `microturn worker --runtime HOST` assumes it too
 
@@ -31,9 +33,14 @@ class Settings(BaseSettings):
         description="offer 127.0.0.1 as an ICE host candidate. Only for `dev` and tests on one "
         "machine: a production server must advertise its real addresses only.",
     )
-    policy: str = Field(default="heuristic", description="floor policy name from the registry")
+    policy: str = Field(
+        default=DEFAULT_POLICY,
+        description="floor policy name from the registry (default: `model`, the trained interaction model)",
+    )
     checkpoint: str | None = Field(
-        default=None, description="model checkpoint for `--policy model` (None: random weights, it will babble)"
+        default=None,
+        description="model checkpoint for `--policy model` (None: the one that ships, "
+        "checkpoints/tiny-floor-v3; `random`: untrained weights, which babble)",
     )
     app: str | None = Field(
         default=None, description="agent app: a file path or `module:Class`; None: the bundled arithmetic example"

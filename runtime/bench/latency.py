@@ -52,7 +52,7 @@ INTERRUPTION = "no wait, stop"
 def add_arguments(p) -> None:
     p.add_argument("--questions", type=int, default=5, help="number of questions (calls), default 5")
     p.add_argument("--app", default=None, help="agent app for the dev server (default: the bundled example)")
-    p.add_argument("--policy", default=None, help="floor policy (default: heuristic)")
+    p.add_argument("--policy", default=None, help="floor policy (default: the runtime's, model)")
     p.add_argument("--barge-in-after", type=float, default=1.5,
                    help="seconds after the question ends at which the interruption starts (default 1.5)")
     p.add_argument("--no-barge-in", action="store_true", help="questions only, no interruption")

@@ -24,8 +24,12 @@ def add_parser(subparsers) -> None:
                         "(default: examples/arithmetic.py)")
     p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 picks a free one)")
-    p.add_argument("--policy", default=None, help="floor policy by name (default: heuristic)")
-    p.add_argument("--checkpoint", default=None, help="checkpoint for --policy model (default: random weights)")
+    p.add_argument("--policy", default=None,
+                   help="floor policy by name (default: model, the trained interaction model; "
+                        "heuristic: VAD and a 300 ms timer)")
+    p.add_argument("--checkpoint", default=None,
+                   help="checkpoint for --policy model (default: the shipped checkpoints/tiny-floor-v3; "
+                        "'random': untrained weights)")
     p.add_argument("--room", default=None, help="the room the page joins (default: 'default')")
     p.add_argument("--record", metavar="DIR", default=None,
                    help="save each session in the eval layout under DIR/live/ (input.wav, output.wav, "
@@ -90,8 +94,12 @@ def run(args) -> int:
 
     def announce(started) -> None:
         shown = "127.0.0.1" if started.host in ("0.0.0.0", "") else started.host
-        print(f"microturn dev: app {settings.app or 'the bundled arithmetic example'}, policy {settings.policy}",
-              flush=True)
+        policy = settings.policy
+        if policy == "model":  # say which weights: the shipped ones unless named
+            from microturn.checkpoints import SHIPPED_NAME
+
+            policy += f" ({settings.checkpoint or 'the shipped checkpoints/' + SHIPPED_NAME})"
+        print(f"microturn dev: app {settings.app or 'the bundled arithmetic example'}, policy {policy}", flush=True)
         if started.reasoner_pid is not None:
             print(f"microturn dev: reasoner ({companions.reasoner_backend} backend) started as process "
                   f"{started.reasoner_pid} at {started.reasoner_address}", flush=True)

@@ -1,6 +1,7 @@
 """`microturn eval`: FD-bench-style evaluation: synth, run, score.
 
     microturn eval synth --out runs/suite --items 5 --seed 0
+    microturn eval run --data runs/suite --out runs/default   # the shipped model beside silence-timeout-800
     microturn eval run --data runs/suite --policy silence-timeout-500 --out runs/st500
     microturn eval run --data runs/suite --policy silence-timeout-200,floor-holder --out runs/cmp   # one folder each + table
     microturn eval score --data some/fdbench/folder          # output.wav beside each input.wav
@@ -12,6 +13,10 @@ import json
 import sys
 import time
 from pathlib import Path
+
+# What `eval run` compares when no --policy is given: the runtime's default policy (the shipped
+# model) and the timer baseline every comparison should show beside it.
+DEFAULT_RUN_POLICIES = "model,silence-timeout-800"
 
 
 def add_parser(subparsers) -> None:
@@ -30,9 +35,11 @@ def add_parser(subparsers) -> None:
 
     r = sub.add_parser("run", help="drive the engine over every input.wav, write output.wav, score")
     r.add_argument("--data", required=True, help="a suite in FD-bench layout (ours or the official one)")
-    r.add_argument("--policy", required=True, help="floor policy name; several comma-separated = one run each")
+    r.add_argument("--policy", default=DEFAULT_RUN_POLICIES,
+                   help="floor policy name; several comma-separated = one run each (default: "
+                        f"{DEFAULT_RUN_POLICIES}: the default policy beside the 800 ms timeout baseline)")
     r.add_argument("--app", help="agent app spec (file.py, file.py:Class or module:Class); default the arithmetic example")
-    r.add_argument("--checkpoint", help="model checkpoint for the `model` policy")
+    r.add_argument("--checkpoint", help="model checkpoint for the `model` policy (default: the shipped one)")
     r.add_argument("--policy-option", action="append", default=[], metavar="KEY=VALUE",
                    help="an option for the policy's factory, e.g. take_threshold=0.3 (repeatable; "
                         "values are JSON, else strings)")
@@ -70,7 +77,8 @@ def add_parser(subparsers) -> None:
                                         "`train data --split eval` episodes (false yields, false starts, "
                                         "monologue backchannels, prompts)")
     e.add_argument("--data", required=True, help="a data set written by `microturn train data --split eval`")
-    e.add_argument("--checkpoint", required=True, help="model checkpoint folder (its decisions.json is used)")
+    e.add_argument("--checkpoint", help="model checkpoint folder (its decisions.json is used; default: the "
+                                        "shipped checkpoints/tiny-floor-v3)")
     e.add_argument("--policy-option", action="append", default=[], metavar="KEY=VALUE",
                    help="override a decision threshold, e.g. take_threshold=0.3 (repeatable)")
     e.add_argument("--limit", type=int, help="only the first N episodes")
@@ -146,6 +154,8 @@ def run_run(args) -> int:
     if unknown:
         print(f"unknown policy {unknown}; known: {', '.join(known)}", file=sys.stderr)
         return 2
+    if args.checkpoint is None and "model" in policies:
+        args.checkpoint = _shipped_checkpoint()  # by path, so reports and workers name what ran
     if not Path(args.data).is_dir():
         print(f"--data {args.data}: not a directory", file=sys.stderr)
         return 2
@@ -258,6 +268,7 @@ def run_episodes(args) -> int:
     from microturn.runtime.model.policy import DecisionOptions, decision_options
 
     try:
+        args.checkpoint = args.checkpoint or _shipped_checkpoint()
         extra = _policy_options(args.policy_option)
         unknown = sorted(set(extra) - DecisionOptions.names())
         if unknown:
@@ -329,3 +340,9 @@ def _policy_options(pairs: list[str]) -> dict:
         except json.JSONDecodeError:
             out[key.strip()] = value
     return out
+
+
+def _shipped_checkpoint() -> str:
+    from microturn.runtime.model.policy import resolve_checkpoint
+
+    return resolve_checkpoint(None)

@@ -27,7 +27,7 @@ from microturn.runtime.engine.clock import Clock, RealClock
 from microturn.runtime.engine.listener import Hearing, hear
 from microturn.runtime.engine.live_session import LiveSession
 from microturn.runtime.engine.options import EngineOptions
-from microturn.runtime.engine.policy import MICRO_TURN_MS, FloorPolicy, TurnDecision, make_policy
+from microturn.runtime.engine.policy import DEFAULT_POLICY, MICRO_TURN_MS, FloorPolicy, TurnDecision, make_policy
 from microturn.runtime.engine.ports import EventSink
 from microturn.runtime.engine.reasoner_link import ReasonerLink
 from microturn.runtime.engine.services import SpeechServices
@@ -83,7 +83,7 @@ class Engine:
     reasoner: a `ReasonerLink`, or None (then `session.ask` fails with a clear error).
     """
 
-    def __init__(self, options: EngineOptions | None = None, policy: FloorPolicy | str = "heuristic",
+    def __init__(self, options: EngineOptions | None = None, policy: FloorPolicy | str = DEFAULT_POLICY,
                  speech: SpeechServices | None = None, agent_factory: Callable[[], Any] | None = None,
                  clock: Clock | None = None, reasoner: ReasonerLink | None = None):
         self.options = options or EngineOptions()

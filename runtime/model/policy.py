@@ -301,7 +301,9 @@ def make_model_policy(
     """The interaction model as a floor policy.
 
     checkpoint: a folder written by `microturn model init` / `microturn train` (or its
-        .safetensors file); None builds `config` with random weights (seeded), which babbles.
+        .safetensors file); None loads the trained checkpoint that ships with microturn
+        (`microturn.checkpoints.SHIPPED`); "random" builds `config` with random weights (seeded),
+        which babble: only for tests and benchmarks of the machinery.
         A checkpoint folder may hold `decisions.json` (tuned thresholds, see DecisionOptions).
     backend: "torch" (reference), "triton" (kernels) or "tensorrt" (see model/README.md).
     invariant: batch-invariant CPU mode for the torch backend (the triton kernels always are).
@@ -310,6 +312,7 @@ def make_model_policy(
     """
     args = dict(locals())
     given = {name: args[name] for name in DecisionOptions.names() if args[name] is not None}
+    checkpoint = resolve_checkpoint(checkpoint)
     decisions = decision_options(checkpoint, given)
     ops = make_ops(backend, invariant=invariant)
     if checkpoint:
@@ -320,6 +323,26 @@ def make_model_policy(
         torch.manual_seed(seed)
         model = InteractionModel(get_config(config), ops=ops).to(device)
     return ModelPolicy(model, decisions)
+
+
+RANDOM_WEIGHTS = "random"
+
+
+def resolve_checkpoint(checkpoint: str | None) -> str | None:
+    """The checkpoint the `model` policy loads: None means the shipped one, "random" means none
+    (random weights); a path is checked here, so a typo fails with its name, not deep in a load."""
+    if checkpoint is None:
+        from microturn.checkpoints import SHIPPED
+
+        if not SHIPPED.is_dir():
+            raise ValueError(f"the shipped checkpoint {SHIPPED} is missing from this install; "
+                             "name one with --checkpoint PATH")
+        return str(SHIPPED)
+    if checkpoint == RANDOM_WEIGHTS:
+        return None
+    if not Path(checkpoint).exists():
+        raise ValueError(f"checkpoint {checkpoint}: no such file or folder")
+    return checkpoint
 
 
 def decision_options(checkpoint: str | None, given: dict) -> DecisionOptions:

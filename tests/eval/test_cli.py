@@ -65,6 +65,27 @@ def test_a_checkpoint_goes_only_to_the_policies_that_take_one(tmp_path, monkeypa
     assert "nope" in capsys.readouterr().err
 
 
+def test_by_default_the_shipped_model_runs_beside_the_800_ms_timeout(tmp_path, monkeypatch, capsys):
+    """No --policy, no --checkpoint: the runtime's default (the model on the shipped checkpoint,
+    named by its path) and `silence-timeout-800`, each in its own folder, one table."""
+    from microturn.checkpoints import SHIPPED
+    from microturn.runtime.eval import runner
+
+    seen = []
+
+    def fake_run_suite(data, out, options, **kwargs):
+        seen.append((options.policy, options.checkpoint))
+        runner._make_policy(options)
+        return [], []
+
+    monkeypatch.setattr(runner, "run_suite", fake_run_suite)
+    assert main(["eval", "run", "--data", str(OFFICIAL), "--out", str(tmp_path), "--no-plots"]) == 0, \
+        capsys.readouterr().err
+    assert [policy for policy, _ in seen] == ["model", "silence-timeout-800"]
+    assert seen[0][1] == str(SHIPPED)
+    assert {p.name for p in tmp_path.iterdir()} >= {"model", "silence-timeout-800", "table.md"}
+
+
 def test_several_policies_get_bootstrap_intervals_in_table_md(tmp_path, monkeypatch, capsys):
     """The comparison says how sure it is: intervals from paired resamples of the items."""
     from microturn.runtime.eval import runner

@@ -25,7 +25,7 @@ def turn_input(sid, ms, rng, **kw):
 
 
 def test_registered_and_steps_all_sessions_in_one_call():
-    policy = make_policy("model", checkpoint=None, seed=1)
+    policy = make_policy("model", checkpoint="random", seed=1)
     assert isinstance(policy, FloorPolicy)
     rng = np.random.default_rng(0)
     for sid in ["a", "b", "c"]:
@@ -60,7 +60,7 @@ def test_checkpoint_option_loads_the_weights(tmp_path):
 
 
 def test_bad_audio_is_a_clear_error_and_loses_nothing():
-    policy = make_policy("model")
+    policy = make_policy("model", checkpoint="random")
     rng = np.random.default_rng(1)
     policy.open("ok")
     policy.step([turn_input("ok", 200, rng)])
@@ -72,7 +72,7 @@ def test_bad_audio_is_a_clear_error_and_loses_nothing():
 
 
 def test_interject_picks_the_most_urgent_pending_one():
-    policy = make_policy("model")
+    policy = make_policy("model", checkpoint="random")
     pending = [PendingInterjection("later", "when_idle", 900), PendingInterjection("now", "urgent", 5000)]
     turn = turn_input("s", 200, np.random.default_rng(0), interjections=pending)
     policy.open("s")

@@ -10,6 +10,24 @@ import numpy as np
 from microturn.runtime.engine.policy import SAMPLES_PER_TURN, FloorAction, TurnInput, make_policy
 
 SHIPPED = Path(__file__).resolve().parents[2] / "checkpoints" / "tiny-floor-v3"
+ROOT = SHIPPED.parents[1]
+
+
+def test_the_shipped_checkpoint_is_package_data_a_wheel_carries():
+    """`microturn.checkpoints.SHIPPED` is this folder, and pyproject's package-data patterns for
+    `microturn.checkpoints` take every file in it (else a wheel install has no default policy)."""
+    import fnmatch
+    import tomllib
+
+    from microturn.checkpoints import SHIPPED as from_package
+
+    assert from_package == SHIPPED
+    setup = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert setup["package-dir"]["microturn.checkpoints"] == "checkpoints"
+    patterns = setup["package-data"]["microturn.checkpoints"]
+    files = [f"{p.parent.name}/{p.name}" for p in SHIPPED.iterdir()]
+    assert {"tiny-floor-v3/model.safetensors", "tiny-floor-v3/config.json", "tiny-floor-v3/decisions.json"} <= set(files)
+    assert [f for f in files if not any(fnmatch.fnmatch(f, pat) for pat in patterns)] == []
 
 
 def test_shipped_checkpoint_loads_and_steps_batch_invariantly():

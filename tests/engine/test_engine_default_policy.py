@@ -1,0 +1,47 @@
+"""The engine's default floor policy is the shipped interaction model, and with it the live
+prompts work: a whiteboard change in silence and a due timer are voiced within two micro-turns."""
+
+from __future__ import annotations
+
+import numpy as np
+from engine_doubles import Peer, doubles, silence
+
+from microturn import Agent
+from microturn.runtime.apps import agent_factory
+from microturn.runtime.engine.clock import VirtualClock
+from microturn.runtime.engine.engine import Engine
+from microturn.runtime.engine.options import EngineOptions
+from microturn.runtime.model.policy import ModelPolicy
+
+
+class Prompted(Agent):
+    """Speaks up on a whiteboard change and when its reminder is due; the app supplies the words."""
+
+    async def on_session_started(self, session):
+        session.set_timer("reminder", 2000)
+
+    async def on_visual_change(self, session, media_ms):
+        session.say("I see you changed the board")
+
+    async def on_timer(self, session, name, media_ms):
+        session.say("time for the next step")
+
+
+async def test_default_engine_voices_visual_and_timer_prompts_within_two_micro_turns():
+    engine = Engine(EngineOptions(), speech=doubles(), agent_factory=agent_factory(Prompted()),
+                    clock=VirtualClock())
+    assert isinstance(engine.policy, ModelPolicy), "the default policy is the trained model"
+    await engine.start()
+    peer = await Peer(engine).join()
+    board = np.zeros((24, 32, 3), np.uint8)
+    peer.port.push_video(board)
+    await peer.play(silence(600))
+    peer.port.push_video(np.full_like(board, 200))   # the board changes at 600 ms, nobody speaks
+    await peer.play(silence(3000))
+    await engine.stop()
+    started = {e["text"]: e["media_ms"] for e in peer.of("agent.speech.started")}
+    assert set(started) == {"I see you changed the board", "time for the next step"}, peer.events
+    assert 600 <= started["I see you changed the board"] <= 600 + 400
+    assert 2000 <= started["time for the next step"] <= 2000 + 400
+    loud = peer.loud_turns()
+    assert any(loud[3:6]) and any(loud[10:13]), "the prompts are heard, not only announced"
