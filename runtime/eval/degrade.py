@@ -2,8 +2,9 @@
 
 "Talking to others" is a nearby voice addressed to someone else: a few dB quieter, its highs
 shelved down, a short room echo. "Background speech" is distant: much quieter, low-passed, with
-a longer reverberant tail. Every random choice comes from the generator passed in, so a seed
-reproduces the same samples.
+a longer reverberant tail. The gains are relative to the user: `eval synth` first brings the
+other voice to the user's speech level (`synth.level_like`). Every random choice comes from the
+generator passed in, so a seed reproduces the same samples.
 """
 
 from __future__ import annotations

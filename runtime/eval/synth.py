@@ -91,6 +91,13 @@ class Scene:
         return sorted((p[2] for p in self.parts), key=lambda s: s["start"])
 
 
+def level_like(audio: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """`audio` scaled to the RMS of `reference` (both trimmed speech, so RMS is the speech level)."""
+    from microturn.runtime.train.dsp import rms, scale_to_rms
+
+    return scale_to_rms(audio, 20 * np.log10(max(rms(reference), 1e-9)))
+
+
 def _pick(rng: np.random.Generator, options: list):
     return options[int(rng.integers(len(options)))]
 
@@ -193,7 +200,10 @@ def _v15_overlap(rng, kind: str):
             return sc.say(start, text, voice, who="user_overlap"), {}
         other = _other_voice(rng, voice)
         text = _pick(rng, bank.SIDE_TALK if kind == "other" else bank.BACKGROUND)
-        dry = speak(text, other)
+        # The degradation's gain is relative to the user, as in the training mix: eSpeak voices
+        # differ in loudness by up to 9 dB (the +klatt variants are the quiet ones), so without
+        # this a quiet user made "-6..-10 dB" side talk as loud as themselves.
+        dry = level_like(speak(text, other), sc.parts[0][1])
         shape = degrade.as_other_talker if kind == "other" else degrade.as_background
         wet, how = shape(dry, SR, rng)
         who = "other" if kind == "other" else "background"

@@ -65,3 +65,30 @@ def test_heldout_voices_are_never_training_voices(tmp_path):
     (pause, other), _ = discover(tmp_path)
     spoken = {s["voice"] for item in (pause, other) for s in item.truth["segments"]}
     assert spoken and spoken <= {v[0] for v in voices} and pause.truth["voices"] == "heldout"
+
+
+def test_side_talk_and_background_levels_are_relative_to_the_user(tmp_path, monkeypatch):
+    """The degradation's gain holds against the user's own level, whatever the voices' loudness:
+    eSpeak's +klatt variants speak about 9 dB quieter, and a quiet user once made "-6..-10 dB"
+    side talk as loud as themselves. (Items are built in this process, so the patched voice set
+    holds; the suite builds each in a fresh one.)"""
+    from microturn.runtime.eval import synth
+
+    quiet_and_loud = [("en-us+klatt", 175, 50), ("en-gb", 175, 50)]
+    monkeypatch.setitem(synth.VOICE_SETS, "default", lambda: list(quiet_and_loud))
+    users = set()
+    for task in ("v1.5/talking_to_other", "v1.5/background_speech"):
+        for index in range(4):
+            folder = tmp_path / task / str(index)
+            truth = synth.synth_item(task, index, 1, folder)
+            audio, sr = read_wav(folder / "input.wav")
+            user, other = truth["segments"][0], truth["segments"][1]
+            users.add(user["voice"])
+
+            def level(seg):
+                span = audio[int(seg["start"] * sr): int(seg["end"] * sr)].astype(np.float64)
+                return 10 * np.log10(np.mean(span ** 2))
+
+            relative = level(other) - level(user)
+            assert abs(relative - other["degradation"]["gain_db"]) < 3.0, (task, index, user["voice"], relative)
+    assert users == {"en-us+klatt", "en-gb"}, "both a quiet and a loud user were drawn"
