@@ -1,12 +1,13 @@
 """The engine's default floor policy is the shipped interaction model, and with it the live
-prompts work: a whiteboard change in silence and a due timer are voiced within two micro-turns."""
+prompts work: a whiteboard change in silence and a due timer are voiced within two micro-turns,
+and a prompt the app offers as an interjection while the user talks waits for their pause."""
 
 from __future__ import annotations
 
 import numpy as np
-from engine_doubles import Peer, doubles, silence
+from engine_doubles import Peer, doubles, script, silence, speech
 
-from microturn import Agent
+from microturn import Agent, Interjection
 from microturn.runtime.apps import agent_factory
 from microturn.runtime.engine.clock import VirtualClock
 from microturn.runtime.engine.engine import Engine
@@ -45,3 +46,33 @@ async def test_default_engine_voices_visual_and_timer_prompts_within_two_micro_t
     assert 2000 <= started["time for the next step"] <= 2000 + 400
     loud = peer.loud_turns()
     assert any(loud[3:6]) and any(loud[10:13]), "the prompts are heard, not only announced"
+
+
+class WaitsForThePause(Agent):
+    """Offers what it has to say about the board as an interjection: voiced at the next pause,
+    not over the user."""
+
+    async def on_visual_change(self, session, media_ms):
+        session.offer_interjection(Interjection("the board changed", priority="next_pause"))
+
+    async def on_interjection(self, session, interjection):
+        return interjection
+
+
+async def test_default_engine_holds_a_board_prompt_offered_mid_sentence_until_the_users_pause():
+    engine = Engine(EngineOptions(), speech=doubles(), agent_factory=agent_factory(WaitsForThePause()),
+                    clock=VirtualClock())
+    await engine.start()
+    peer = await Peer(engine).join()
+    board = np.zeros((24, 32, 3), np.uint8)
+    peer.port.push_video(board)
+    await peer.play(silence(400))
+    peer.port.push_video(np.full_like(board, 200))   # the board changes while the user talks
+    await peer.play(script(speech(1200), silence(2000)))
+    await engine.stop()
+    delivered = peer.of("interjection.delivered")
+    assert len(delivered) == 1, peer.events
+    user_stopped = [e["media_ms"] for e in peer.of("user.speech.stopped")]
+    assert user_stopped and delivered[0]["media_ms"] >= user_stopped[0], "not over the user"
+    started = [e for e in peer.of("agent.speech.started") if e["text"] == "the board changed"]
+    assert started and started[0]["media_ms"] <= 400 + 1200 + 1000, "voiced within a second of the pause"
