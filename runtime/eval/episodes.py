@@ -24,7 +24,8 @@ as CONTINUE.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from collections import Counter
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,7 @@ LISTEN, BACKCHANNEL, SPEAK, CONTINUE, YIELD, INTERJECT = range(6)  # FLOOR_ACTIO
 # early, not a false start: the labels start SPEAK 200 ms after the end of the turn.
 EARLY_GRACE_TURNS = 2
 PROMPT_WITHIN_MS = 2 * MICRO_TURN_MS  # "voiced within two micro-turns"
+CAUSE_WINDOW_MS = 1000  # what the microphone held in the second before a false yield is its likely cause
 
 
 @dataclass
@@ -66,6 +68,8 @@ class EpisodeMetrics:
     interruptions: int = 0           # user turns that start while the agent talks
     interruptions_yielded_on_time: int = 0  # YIELD decided before the recorded agent stops
     interruption_yield_latency_ms_median: float | None = None  # onset -> first YIELD, yielded ones
+    # the false yields by what was heard just before them (`false_yield_cause`)
+    false_yield_causes: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -153,6 +157,13 @@ def score_episode(tl: Timeline, actions: np.ndarray, labels: np.ndarray, agent_s
     false_yield = [bool(np.any((actions[_ticks_in(a.start, a.end, n)] == YIELD)
                                & agent_speaking[_ticks_in(a.start, a.end, n)])) for a in clean]
     r["agent_turns"], r["false_yield_turns"] = len(clean), int(sum(false_yield))
+    causes = []
+    for a, falsely in zip(clean, false_yield):
+        if falsely:
+            window = _ticks_in(a.start, a.end, n)
+            k = window.start + int(np.flatnonzero((actions[window] == YIELD) & agent_speaking[window])[0])
+            causes.append(false_yield_cause(tl, (k + 1) * MICRO_TURN_MS))
+    r["false_yield_causes"] = causes
 
     # false starts: SPEAK while the agent is silent and the labels say listen, not just early
     take_label = (labels == SPEAK) & ~agent_speaking
@@ -211,6 +222,19 @@ def score_episode(tl: Timeline, actions: np.ndarray, labels: np.ndarray, agent_s
     return r
 
 
+def false_yield_cause(tl: Timeline, decided_ms: int) -> str:
+    """What the microphone held in the `CAUSE_WINDOW_MS` before a false yield decided at
+    `decided_ms`: the user's own backchannel, the user still talking, another talker (the
+    generator's kinds: side_near, side_far, tv, background), else "none" (the agent's echo,
+    noise). The first that applies, in that order."""
+    lo = decided_ms - CAUSE_WINDOW_MS
+    if any(b.overlaps(lo, decided_ms) for b in tl.user_backchannels):
+        return "user_backchannel"
+    if any(s < decided_ms and lo < e for u in tl.user_turns for s, e in u.spans):
+        return "user_speech"
+    return next((o.kind for o in tl.others if o.overlaps(lo, decided_ms)), "none")
+
+
 def aggregate(per_episode: list[dict]) -> EpisodeMetrics:
     total = lambda key: sum(e[key] for e in per_episode)  # noqa: E731
     minutes, mono_minutes = total("minutes"), total("monologue_minutes")
@@ -237,6 +261,7 @@ def aggregate(per_episode: list[dict]) -> EpisodeMetrics:
         turn_end_latency_ms_median=median_of(ends, 1),
         interruptions=len(yields), interruptions_yielded_on_time=sum(1 for x in yields if x is not None),
         interruption_yield_latency_ms_median=median_of(yields, 1),
+        false_yield_causes=dict(sorted(Counter(c for e in per_episode for c in e.get("false_yield_causes", [])).items())),
     )
 
 

@@ -67,6 +67,27 @@ def test_an_interruption_counts_as_yielded_only_before_the_recorded_agent_stops(
     assert (m.interruptions, m.interruptions_yielded_on_time, m.interruption_yield_latency_ms_median) == (1, 1, 400)
 
 
+def test_false_yields_are_put_down_to_what_was_heard_just_before():
+    """Each false yield gets the cause the microphone held in the second before it: the user's
+    own backchannel, another talker of the generator's kinds, or nothing (echo, noise)."""
+    tl = Timeline(duration_ms=12_000, user_turns=[UserTurn(((0, 600),))],
+                  user_backchannels=[Span(1400, 1700)],
+                  agent=[Span(800, 3000, "turn"), Span(3400, 6000, "turn"), Span(6400, 9000, "turn")],
+                  others=[Span(4000, 5200, "side_near")])
+    lab = label_timeline(tl)
+    speaking = lab.agent_state > 0
+    actions = np.where(speaking, ep.CONTINUE, ep.LISTEN)
+    actions[8] = ep.YIELD    # decided at 1800 ms: 100 ms after the user's "mm-hmm"
+    actions[23] = ep.YIELD   # 4800 ms: someone else talking nearby
+    actions[24] = ep.YIELD   # same turn: counted once
+    actions[39] = ep.YIELD   # 8000 ms: nothing but the agent itself
+    r = ep.score_episode(tl, actions, lab.actions.astype(np.int64), speaking)
+    assert (r["agent_turns"], r["false_yield_turns"]) == (3, 3)
+    assert r["false_yield_causes"] == ["user_backchannel", "side_near", "none"]
+    assert ep.aggregate([r, r]).false_yield_causes == {"none": 2, "side_near": 2, "user_backchannel": 2}
+    assert ep.false_yield_cause(tl, 700) == "user_speech"   # the user's turn ended 100 ms before
+
+
 @pytest.fixture(scope="module")
 def heldout_and_checkpoint(tmp_path_factory):
     """1.5 minutes of held-out episodes and an untrained `tiny` checkpoint."""
