@@ -30,6 +30,7 @@ import numpy as np
 from microturn.runtime.engine.listener import vad_chunks
 from microturn.runtime.engine.policy import (MICRO_TURN_MS, FloorAction, TurnDecision, TurnInput,
                                              register_policy)
+from microturn.runtime.engine.speaker_pitch import RunPitch, UserPitch, voiced_f0
 from microturn.runtime.speech.base import VAD
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,11 @@ class HeuristicOptions:
         level is within this many dB of the user's own (learned from their speech while the
         agent is silent): a quieter voice is someone further away, a TV, a colleague. The gate
         is judged per tick, so it arms no between-tick yield. None (default): any voice.
+    voice_semitones: with `near_field_db`, also a pitch check (`speaker_pitch.py`): a run whose
+        median F0 is more than this many semitones from the user's is another voice at the
+        user's level, and does not count as near-field until it has lasted twice `barge_in_ms`
+        (so a user whose pitch the check misjudges is still yielded to, later). None (default):
+        no pitch check.
     """
 
     threshold: float = 0.5
@@ -69,6 +75,7 @@ class HeuristicOptions:
     min_speech_ms: int = 60
     run_gap_ms: int = 0
     near_field_db: float | None = None
+    voice_semitones: float | None = None
 
 
 USER_LEVEL_CHUNKS = 50  # the user's level averages about their last 50 speech chunks (1.6 s)
@@ -88,6 +95,8 @@ class _State:
     user_chunks: int = 0
     turn_heard: bool = False        # the last micro-turn held speech (at least min_speech_ms)
     turn_speech_power: float = 0.0  # mean square of its speech chunks (with a near-field gate)
+    user_pitch: UserPitch | None = None  # with a voice check: the user's pitch, and the run's
+    run_pitch: RunPitch | None = None
 
     @property
     def user_db(self) -> float | None:
@@ -120,7 +129,13 @@ class HeuristicPolicy:
         self._sessions: dict[str, _State] = {}
 
     def open(self, session_id: str) -> None:
-        self._sessions[session_id] = _State(self._vad_factory())
+        self._sessions[session_id] = self._new_state()
+
+    def _new_state(self) -> _State:
+        st = _State(self._vad_factory())
+        if self.options.voice_semitones is not None and self.options.near_field_db is not None:
+            st.user_pitch, st.run_pitch = UserPitch(), RunPitch()
+        return st
 
     def close(self, session_id: str) -> None:
         self._sessions.pop(session_id, None)
@@ -147,7 +162,15 @@ class HeuristicPolicy:
         level = 10 * np.log10(st.turn_speech_power)
         if st.run_chunks:
             level = max(level, self._run_db(st))
-        return bool(level >= st.user_db - margin)
+        return bool(level >= st.user_db - margin) and not self._other_voice(st)
+
+    def _other_voice(self, st: _State) -> bool:
+        """The pitch check (`voice_semitones`): another voice, and the run not yet long enough
+        to be yielded to whatever its pitch."""
+        o = self.options
+        if st.run_pitch is None or st.user_pitch is None or st.run_ms >= 2 * o.barge_in_ms:
+            return False
+        return st.run_pitch.other_voice(st.user_pitch, o.voice_semitones)
 
     def _listen(self, st: _State, turn: TurnInput) -> None:
         """Update the silence timer and the speech run from this micro-turn's chunks."""
@@ -175,12 +198,24 @@ class HeuristicPolicy:
             else:
                 st.silence_ms += chunk_ms
                 self._gap(st, chunk_ms)
+        if st.user_pitch is not None:
+            self._listen_pitch(st, turn)
+
+    def _listen_pitch(self, st: _State, turn: TurnInput) -> None:
+        """The voice check's ears: the user's pitch while the agent is silent; over the agent,
+        the run's, from frames within the near-field margin of the user's level only."""
+        if not turn.agent_speaking:
+            st.user_pitch.hear(voiced_f0(turn.audio))
+        elif st.user_db is not None:
+            st.run_pitch.hear(voiced_f0(turn.audio, min_power=10 ** ((st.user_db - self.options.near_field_db) / 10)))
 
     def _gap(self, st: _State, ms: float) -> None:
         """Silence: the speech run ends once the gap is longer than `run_gap_ms`."""
         st.gap_ms += ms
         if st.gap_ms > self.options.run_gap_ms:
             st.run_ms, st.run_power, st.run_chunks, st.gated_logged = 0.0, 0.0, 0, False
+            if st.run_pitch is not None:
+                st.run_pitch.clear()
 
     @staticmethod
     def _run_db(st: _State) -> float:
@@ -190,12 +225,12 @@ class HeuristicPolicy:
         """Is the current speech run loud enough to be the user (see `near_field_db`)?"""
         if self.options.near_field_db is None or st.user_db is None or not st.run_chunks:
             return True
-        return self._run_db(st) >= st.user_db - self.options.near_field_db
+        return self._run_db(st) >= st.user_db - self.options.near_field_db and not self._other_voice(st)
 
     def _decide(self, turn: TurnInput) -> TurnDecision:
         st = self._sessions.get(turn.session_id)
         if st is None:  # not opened: open lazily rather than fail the whole batch
-            st = self._sessions[turn.session_id] = _State(self._vad_factory())
+            st = self._sessions[turn.session_id] = self._new_state()
         o = self.options
         self._listen(st, turn)
         if turn.agent_speaking:

@@ -368,7 +368,8 @@ class StreamedEpisodes:
         for each gate setting: it runs the VAD over the whole data set)."""
         from microturn.runtime.engine.policy import SAMPLES_PER_TURN
 
-        key = (decisions.yield_near_field_db, decisions.fallback_near_field_db, decisions.fallback_yield_gap_ms)
+        key = (decisions.yield_near_field_db, decisions.fallback_near_field_db, decisions.fallback_yield_gap_ms,
+               decisions.voice_semitones)
         if key not in self._near:
             chosen = set(self.chosen)
             gates = []

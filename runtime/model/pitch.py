@@ -33,6 +33,17 @@ SILENT_POWER = 1e-7    # mean square below this (about -70 dBFS) is never voiced
 
 def pitch_levels(frames: torch.Tensor, levels: int, sample_rate: int = 16_000) -> torch.Tensor:
     """float [..., frame] -> int64 [..., 2]: (pitch level, periodicity level) per frame."""
+    f0, best, voiced = frame_f0(frames, sample_rate)
+    span = math.log2(F0_MAX) - math.log2(F0_MIN)
+    step = ((torch.log2(f0) - math.log2(F0_MIN)) / span * (levels - 1)).floor().clamp(0, levels - 2)
+    pitch = torch.where(voiced, step.long() + 1, torch.zeros_like(step, dtype=torch.long))
+    period = (best.clamp(0, 1) * levels).floor().clamp(0, levels - 1).long()
+    return torch.stack([pitch, period], dim=-1)
+
+
+def frame_f0(frames: torch.Tensor, sample_rate: int = 16_000, voiced_at: float = VOICED):
+    """float [..., frame] -> (F0 in Hz, normalised autocorrelation at its lag, voiced) per frame.
+    Voiced: the autocorrelation reaches `voiced_at` and the frame is not silent."""
     x = frames.float() - frames.float().mean(dim=-1, keepdim=True)
     n = x.shape[-1]
     spec = torch.fft.rfft(x, n=N_FFT)
@@ -48,9 +59,5 @@ def pitch_levels(frames: torch.Tensor, levels: int, sample_rate: int = 16_000) -
     # at one, and taking the longer would halve the pitch (an octave error).
     idx = (norm >= OCTAVE_SLACK * best[..., None]).to(torch.int8).argmax(dim=-1)
     f0 = sample_rate / (idx + lo).to(x.dtype)
-    voiced = (best >= VOICED) & (power[..., 0] / n >= SILENT_POWER)
-    span = math.log2(F0_MAX) - math.log2(F0_MIN)
-    step = ((torch.log2(f0) - math.log2(F0_MIN)) / span * (levels - 1)).floor().clamp(0, levels - 2)
-    pitch = torch.where(voiced, step.long() + 1, torch.zeros_like(idx))
-    period = (best.clamp(0, 1) * levels).floor().clamp(0, levels - 1).long()
-    return torch.stack([pitch, period], dim=-1)
+    voiced = (best >= voiced_at) & (power[..., 0] / n >= SILENT_POWER)
+    return f0, best, voiced

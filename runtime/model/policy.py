@@ -71,6 +71,10 @@ class DecisionOptions:
         no speech there is nobody to yield to; quieter speech is someone else: CONTINUE. Where
         no user level is learnt yet, speech is enough. None (default): off; a large margin
         (100) keeps only the "no speech, no yield" half.
+    voice_semitones: a pitch check on top of the near-field levels (`engine/speaker_pitch.py`),
+        for the model's gate and the fallback alike: speech whose median F0 is more than this
+        many semitones from the user's is another voice, not near-field, until its run has
+        lasted twice `fallback_yield_ms`. None (default): off.
     fallback_answer_ms: answer after this much silence after user speech whatever the model
         says (0: off). About 1.2 s: longer than the pauses people make mid-turn.
     fallback_yield_ms: yield after this long a run of speech over the agent (0: off), if the
@@ -90,6 +94,7 @@ class DecisionOptions:
     fallback_answer_ms: int = 1200
     fallback_yield_ms: int = 1000
     fallback_near_field_db: float = 6.0
+    voice_semitones: float | None = None
     fallback_yield_gap_ms: int = 250
 
     def __post_init__(self) -> None:
@@ -144,7 +149,8 @@ def fallback_policy(d: DecisionOptions):
     from microturn.runtime.engine.heuristic import HeuristicPolicy
 
     return HeuristicPolicy(end_of_turn_ms=d.fallback_answer_ms or 10**9, barge_in_ms=d.fallback_yield_ms or 10**9,
-                           run_gap_ms=d.fallback_yield_gap_ms, near_field_db=d.fallback_near_field_db)
+                           run_gap_ms=d.fallback_yield_gap_ms, near_field_db=d.fallback_near_field_db,
+                           voice_semitones=d.voice_semitones)
 
 
 @dataclass
@@ -297,6 +303,7 @@ def make_model_policy(
     fallback_yield_ms: int | None = None,
     fallback_near_field_db: float | None = None,
     fallback_yield_gap_ms: int | None = None,
+    voice_semitones: float | None = None,
 ) -> ModelPolicy:
     """The interaction model as a floor policy.
 

@@ -155,3 +155,16 @@ def test_open_loop_scoring_applies_the_same_gate():
     d = DecisionOptions(yield_near_field_db=6.0)
     assert decide(probs, speaking, d, gate).tolist() == [YIELD, CONTINUE, YIELD]
     assert decide(probs, speaking, d).tolist() == [YIELD] * 3
+
+
+def test_the_voice_check_reaches_the_fallback_that_serves_the_gate(tmp_path):
+    """`voice_semitones` (in decisions.json or given) configures the heuristic under the model,
+    which answers both the model's near-field gate and the 1 s yield fallback."""
+    from microturn.runtime.model.policy import fallback_policy
+
+    assert fallback_policy(DecisionOptions(voice_semitones=6.0)).options.voice_semitones == 6.0
+    assert fallback_policy(DecisionOptions()).options.voice_semitones is None
+    save_checkpoint(make_model(seed=1), tmp_path / "ck")
+    (tmp_path / "ck" / "decisions.json").write_text(json.dumps({"yield_near_field_db": 6.0, "voice_semitones": 5.0}))
+    policy = make_policy("model", checkpoint=str(tmp_path / "ck"))
+    assert policy.decisions.voice_semitones == 5.0 and policy.fallback.options.voice_semitones == 5.0
