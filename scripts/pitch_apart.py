@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from microturn.runtime.engine.policy import SAMPLES_PER_TURN
 from microturn.runtime.engine.speaker_pitch import semitones, voiced_f0
+from microturn.runtime.eval.episodes import episode_audio
 from microturn.runtime.train.timeline import Timeline
 
 
@@ -31,31 +31,28 @@ def main(root: Path) -> None:
     apart: dict[str, list[float]] = {"side talk (side_near) over the agent": [],
                                      "interruption, first 400 ms": [], "user backchannel over the agent": []}
     names = list(apart)
-    for shard in manifest["shards"]:
-        meta = json.loads((root / shard["file"]).with_suffix(".json").read_text())
-        with np.load(root / shard["file"]) as z:
-            audio, offsets = z["audio"], z["episode_turns"]
-        for e, episode in enumerate(meta["episodes"]):
-            tl = Timeline.from_dict(episode["timeline"])
-            mic = audio[int(offsets[e]) * SAMPLES_PER_TURN: int(offsets[e + 1]) * SAMPLES_PER_TURN]
-            mic = mic.astype(np.float32) / 32768.0
+    episodes = [e for shard in manifest["shards"]
+                for e in json.loads((root / shard["file"]).with_suffix(".json").read_text())["episodes"]]
+    for episode, audio in zip(episodes, episode_audio(root, manifest)):
+        tl = Timeline.from_dict(episode["timeline"])
+        mic = audio.astype(np.float32) / 32768.0
 
-            def pitch(lo_ms: int, hi_ms: int) -> float | None:
-                return median_st(voiced_f0(mic[lo_ms * 16: hi_ms * 16]))
+        def pitch(lo_ms: int, hi_ms: int) -> float | None:
+            return median_st(voiced_f0(mic[lo_ms * 16: hi_ms * 16]))
 
-            agent = tl.agent_turns()
-            alone = [(s, t) for u in tl.user_turns for s, t in u.spans if not any(a.overlaps(s, t) for a in tl.agent)]
-            user = median_st(np.concatenate([voiced_f0(mic[s * 16: t * 16]) for s, t in alone])) if alone else None
-            if user is None:
-                continue
-            spans = {names[0]: [(o.start, o.end) for o in tl.others
-                                if o.kind == "side_near" and any(a.overlaps(o.start, o.end) for a in agent)],
-                     names[1]: [(u.start, u.start + 400) for u in tl.user_turns
-                                if any(a.start <= u.start < a.end for a in agent)],
-                     names[2]: [(b.start, b.end) for b in tl.user_backchannels
-                                if any(a.overlaps(b.start, b.end) for a in agent)]}
-            for name, pairs in spans.items():
-                apart[name] += [abs(p - user) for p in (pitch(lo, hi) for lo, hi in pairs) if p is not None]
+        agent = tl.agent_turns()
+        alone = [(s, t) for u in tl.user_turns for s, t in u.spans if not any(a.overlaps(s, t) for a in tl.agent)]
+        user = median_st(np.concatenate([voiced_f0(mic[s * 16: t * 16]) for s, t in alone])) if alone else None
+        if user is None:
+            continue
+        spans = {names[0]: [(o.start, o.end) for o in tl.others
+                            if o.kind == "side_near" and any(a.overlaps(o.start, o.end) for a in agent)],
+                 names[1]: [(u.start, u.start + 400) for u in tl.user_turns
+                            if any(a.start <= u.start < a.end for a in agent)],
+                 names[2]: [(b.start, b.end) for b in tl.user_backchannels
+                            if any(a.overlaps(b.start, b.end) for a in agent)]}
+        for name, pairs in spans.items():
+            apart[name] += [abs(p - user) for p in (pitch(lo, hi) for lo, hi in pairs) if p is not None]
     for name, xs in apart.items():
         x = np.array(xs)
         shares = ", ".join(f"> {k}: {np.mean(x > k):.2f}" for k in (2, 3, 4, 6))

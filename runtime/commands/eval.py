@@ -154,8 +154,6 @@ def run_run(args) -> int:
     if unknown:
         print(f"unknown policy {unknown}; known: {', '.join(known)}", file=sys.stderr)
         return 2
-    if args.checkpoint is None and "model" in policies:
-        args.checkpoint = _shipped_checkpoint()  # by path, so reports and workers name what ran
     if not Path(args.data).is_dir():
         print(f"--data {args.data}: not a directory", file=sys.stderr)
         return 2
@@ -165,7 +163,10 @@ def run_run(args) -> int:
     try:  # fail here, once, with a clear message, rather than in every worker
         from microturn.runtime.apps import load_app
         from microturn.runtime.engine.policy import make_policy, policy_takes
+        from microturn.runtime.model.policy import resolve_checkpoint
 
+        if args.checkpoint is None and "model" in policies:
+            args.checkpoint = resolve_checkpoint(None)  # by path, so reports and workers name what ran
         load_app(args.app)
         if args.checkpoint and not any(policy_takes(p, "checkpoint") for p in policies):
             raise ValueError(f"--checkpoint {args.checkpoint}: none of the policies {policies} takes a checkpoint")
@@ -265,10 +266,10 @@ def run_tune(args) -> int:
 def run_episodes(args) -> int:
     from microturn.runtime.eval import targets
     from microturn.runtime.eval.episodes import evaluate_episodes
-    from microturn.runtime.model.policy import DecisionOptions, decision_options
+    from microturn.runtime.model.policy import DecisionOptions, decision_options, resolve_checkpoint
 
     try:
-        args.checkpoint = args.checkpoint or _shipped_checkpoint()
+        args.checkpoint = args.checkpoint or resolve_checkpoint(None)
         extra = _policy_options(args.policy_option)
         unknown = sorted(set(extra) - DecisionOptions.names())
         if unknown:
@@ -341,8 +342,3 @@ def _policy_options(pairs: list[str]) -> dict:
             out[key.strip()] = value
     return out
 
-
-def _shipped_checkpoint() -> str:
-    from microturn.runtime.model.policy import resolve_checkpoint
-
-    return resolve_checkpoint(None)

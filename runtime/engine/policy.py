@@ -87,7 +87,7 @@ class FloorPolicy(Protocol):
 PolicyFactory = Callable[..., FloorPolicy]
 # The floor policy of `dev`, `serve`, `eval run` and an `Engine` built without one: the trained
 # interaction model, loading the checkpoint that ships with microturn. `heuristic` (VAD plus a
-# 300 ms end-of-turn timer) answers sooner but takes every pause and stops for every "mm-hmm";
+# 300 ms end-of-turn timer) answers sooner but takes every pause and stops for nearly every "mm-hmm";
 # the figures behind the choice are in checkpoints/tiny-floor-v3/CARD.md.
 DEFAULT_POLICY = "model"
 _REGISTRY: dict[str, PolicyFactory] = {}

@@ -154,16 +154,14 @@ def score_episode(tl: Timeline, actions: np.ndarray, labels: np.ndarray, agent_s
     # false yields: agent turns with no user turn starting inside them
     starts = [u.start for u in tl.user_turns]
     clean = [a for a in tl.agent_turns() if not any(a.start <= s < a.end for s in starts)]
-    false_yield = [bool(np.any((actions[_ticks_in(a.start, a.end, n)] == YIELD)
-                               & agent_speaking[_ticks_in(a.start, a.end, n)])) for a in clean]
-    r["agent_turns"], r["false_yield_turns"] = len(clean), int(sum(false_yield))
-    causes = []
-    for a, falsely in zip(clean, false_yield):
-        if falsely:
-            window = _ticks_in(a.start, a.end, n)
-            k = window.start + int(np.flatnonzero((actions[window] == YIELD) & agent_speaking[window])[0])
-            causes.append(false_yield_cause(tl, (k + 1) * MICRO_TURN_MS))
-    r["false_yield_causes"] = causes
+    first_yields = []  # the micro-turn of each clean turn's first YIELD over the agent
+    for a in clean:
+        window = _ticks_in(a.start, a.end, n)
+        hits = np.flatnonzero((actions[window] == YIELD) & agent_speaking[window])
+        if len(hits):
+            first_yields.append(window.start + int(hits[0]))
+    r["agent_turns"], r["false_yield_turns"] = len(clean), len(first_yields)
+    r["false_yield_causes"] = [false_yield_cause(tl, (k + 1) * MICRO_TURN_MS) for k in first_yields]
 
     # false starts: SPEAK while the agent is silent and the labels say listen, not just early
     take_label = (labels == SPEAK) & ~agent_speaking
@@ -313,6 +311,17 @@ def breakdown(rows: list[dict]) -> dict[str, dict[str, dict[str, Any]]]:
     return out
 
 
+def episode_audio(data_dir: str | Path, manifest: dict):
+    """int16 microphone audio of every episode of a `train data` set, in the data set's order."""
+    from microturn.runtime.engine.policy import SAMPLES_PER_TURN
+
+    for shard in manifest["shards"]:
+        with np.load(Path(data_dir) / shard["file"]) as z:
+            audio, offsets = z["audio"], z["episode_turns"]  # offsets: episode e is [o[e], o[e+1])
+        for a, b in zip(offsets[:-1], offsets[1:]):
+            yield audio[int(a) * SAMPLES_PER_TURN: int(b) * SAMPLES_PER_TURN]
+
+
 class StreamedEpisodes:
     """A data set's episodes streamed once through a checkpoint: the floor probabilities do not
     depend on the thresholds, so `score` can try many `DecisionOptions` for the cost of one pass
@@ -353,16 +362,6 @@ class StreamedEpisodes:
         return separability([self.timelines[e] for e in self.chosen], self.probs,
                             [self._speaking(e) for e in self.chosen], **timing)
 
-    def _episode_audio(self):
-        """int16 microphone audio of every episode, in the data set's order."""
-        from microturn.runtime.engine.policy import SAMPLES_PER_TURN
-
-        for shard in self.data.manifest["shards"]:
-            with np.load(Path(self.data_dir) / shard["file"]) as z:
-                audio, offsets = z["audio"], z["episode_turns"]  # offsets: episode e is [o[e], o[e+1])
-            for a, b in zip(offsets[:-1], offsets[1:]):
-                yield audio[int(a) * SAMPLES_PER_TURN: int(b) * SAMPLES_PER_TURN]
-
     def near_field(self, decisions) -> list[np.ndarray]:
         """The near-field gate's verdict per micro-turn of each chosen episode (computed once
         for each gate setting: it runs the VAD over the whole data set)."""
@@ -373,7 +372,7 @@ class StreamedEpisodes:
         if key not in self._near:
             chosen = set(self.chosen)
             gates = []
-            for e, audio in enumerate(self._episode_audio()):
+            for e, audio in enumerate(episode_audio(self.data_dir, self.data.manifest)):
                 lo, hi = self.data.bounds[e]
                 if len(audio) != (hi - lo) * SAMPLES_PER_TURN:
                     raise ValueError(f"{self.data_dir}: episode {e} has {len(audio)} samples for {hi - lo} micro-turns")
