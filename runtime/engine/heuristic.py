@@ -164,6 +164,15 @@ class HeuristicPolicy:
             level = max(level, self._run_db(st))
         return bool(level >= st.user_db - margin) and not self._other_voice(st)
 
+    def speech_going_on(self, session_id: str, within_ms: float, margin_db: float | None = None) -> float:
+        """How long the current near-field speech run has lasted (ms), if it is still going on at
+        the end of the last micro-turn (its last speech chunk at most `within_ms` ago); 0 when
+        it is not (no run, it stopped, or it is someone else by `speech_near_field`)."""
+        st = self._sessions.get(session_id)
+        if st is None or not st.run_chunks or st.gap_ms > within_ms:
+            return 0.0
+        return st.run_ms if self.speech_near_field(session_id, margin_db) is not False else 0.0
+
     def _other_voice(self, st: _State) -> bool:
         """The pitch check (`voice_semitones`): another voice, and the run not yet long enough
         to be yielded to whatever its pitch."""

@@ -368,6 +368,11 @@ class LiveSession:
         elif decision.action is FloorAction.BACKCHANNEL and decision.text and not self.voice.speaking:
             self.voice.enqueue(Utterance(f"bc-{uuid.uuid4().hex[:8]}", decision.text, kind="backchannel"))
             self.emit("agent.backchannel", text=decision.text)
+        # after a YIELD's cut (which ends a pause silently), so only a voice that plays on resumes;
+        # the agent's own backchannel is said over the user by design: never held
+        current = self.voice.current
+        self._hold(decision.hold and decision.action is FloorAction.CONTINUE and current is not None
+                   and (current.kind != "backchannel" or self.voice.paused))
         if self.watch is not None:
             self.watch.arm_for(decision, agent_speaking=self.voice.speaking, user_turn_open=self.user_turn_open,
                                from_pos=self._cut_pos)
@@ -377,6 +382,16 @@ class LiveSession:
         chosen = self.interjections.pick(self._floor_state(), requested, picks_interjections)
         if chosen is not None:
             self._deliver(chosen)
+
+    def _hold(self, hold: bool) -> None:
+        """Pause or resume the agent's voice (`TurnDecision.hold`): a pause keeps the floor and
+        the position in the utterance, so resuming carries on from the same sample."""
+        if hold == self.voice.paused:
+            return
+        self.voice.paused = hold
+        current = self.voice.current
+        self.emit("agent.speech.paused" if hold else "agent.speech.resumed",
+                  speech_id=current.speech_id if current is not None else "")
 
     def _yield_floor(self, media_ms: int | None = None) -> None:
         """The user barged in: cut the agent (nothing is cut when only uninterruptible speech plays)."""

@@ -71,6 +71,10 @@ class TurnDecision:
     yield_after_speech_ms: int | None = None
     # with LISTEN: take the turn once the user has been silent this many more ms (end of turn).
     speak_after_silence_ms: int | None = None
+    # with CONTINUE while the agent speaks: keep the floor but pause the agent's voice for this
+    # micro-turn (someone is talking over it and it is not yet clear whether they are cutting
+    # in); the next decision without it resumes from the same sample, a YIELD cuts as usual.
+    hold: bool = False
 
 
 @runtime_checkable

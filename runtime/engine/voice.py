@@ -92,6 +92,7 @@ class AgentVoice:
         self._synth_tail: asyncio.Task | None = None
         self.underrun_frames = 0
         self.idle_since_ms = 0        # media time the voice last went quiet
+        self.paused = False           # held: silence out, nothing consumed (`TurnDecision.hold`)
         self._closed = False
 
     # ---- state ---------------------------------------------------------------------------
@@ -173,8 +174,11 @@ class AgentVoice:
     # ---- playback ------------------------------------------------------------------------
 
     def pull(self) -> np.ndarray:
-        """Exactly one 20 ms frame at 48 kHz: queued speech, or silence."""
+        """Exactly one 20 ms frame at 48 kHz: queued speech, or silence (also while paused,
+        which keeps the queue where it is)."""
         out = np.zeros(OUT_FRAME_SAMPLES, np.float32)
+        if self.paused:
+            return out
         filled = 0
         while filled < OUT_FRAME_SAMPLES and self.queue:
             utt = self.queue[0]
@@ -215,6 +219,7 @@ class AgentVoice:
             self._listener.speech_ended(utt, True)
         if victims and not self.queue:
             self.idle_since_ms = self._now_ms()
+            self.paused = False
         return victims
 
     def close(self) -> None:

@@ -102,37 +102,52 @@ def stream_probabilities(model, data, episodes: list[int], seed: int = 0) -> lis
     return out
 
 
-def decide(probs: np.ndarray, agent_speaking: np.ndarray, decisions, near_field: np.ndarray | None = None) -> np.ndarray:
+@dataclass
+class GateTrace:
+    """What the live policy's fallback heuristic says at each micro-turn of one episode."""
+
+    near: np.ndarray         # near-field speech (True, False or None = cannot tell), for the yield gate
+    going_on_ms: np.ndarray  # how long near-field speech has gone on at the tick (0: not going on), for holds
+
+
+def decide(probs: np.ndarray, agent_speaking: np.ndarray, decisions, gate: GateTrace | None = None) -> np.ndarray:
     """The action index at each micro-turn, by the live policy's own rule (`decide_floor`, and
-    with `near_field` [n] of True/False/None per micro-turn, its near-field gate on yields; no
-    interjection is ever pending in generated data; prompts are answered with SPEAK)."""
+    with `gate`, its near-field gate on yields and, with `hold_speech_ms`, its rule that a yield
+    needs the speech still going on; no interjection is ever pending in generated data; prompts
+    are answered with SPEAK). A hold is a CONTINUE here: the agent keeps the floor."""
     from microturn.runtime.model.config import FLOOR_ACTIONS
-    from microturn.runtime.model.policy import decide_floor, far_field_continues
+    from microturn.runtime.model.policy import decide_floor, far_field_continues, hold_or_commit
 
     out = np.empty(len(probs), dtype=np.int64)
+    yield_index = FLOOR_ACTIONS.index("YIELD")
     for k, (p, s) in enumerate(zip(probs, agent_speaking)):
         d = decide_floor(p.tolist(), bool(s), False, decisions)
-        if near_field is not None:
-            d = far_field_continues(d, near_field[k])
+        if gate is not None:
+            if decisions.yield_near_field_db is not None:
+                d = far_field_continues(d, gate.near[k])
+            if s:
+                d = hold_or_commit(d, float(gate.going_on_ms[k]), decisions, p_yield=float(p[yield_index]))
         out[k] = FLOOR_ACTIONS.index(d.action.value)
     return out
 
 
-def near_field_per_turn(audio_int16: np.ndarray, agent_speaking: np.ndarray, decisions) -> np.ndarray:
-    """What the live policy's near-field gate says at each micro-turn of one episode (True,
-    False or None = cannot tell): the fallback heuristic of `decisions`, fed the episode's
-    microphone signal micro-turn by micro-turn, as live."""
+def near_field_per_turn(audio_int16: np.ndarray, agent_speaking: np.ndarray, decisions) -> GateTrace:
+    """The fallback heuristic of `decisions`, fed the episode's microphone signal micro-turn
+    by micro-turn, as live: its near-field verdict and how long near-field speech has gone on."""
     from microturn.runtime.engine.policy import SAMPLES_PER_TURN, TurnInput
     from microturn.runtime.model.policy import fallback_policy
 
     gate = fallback_policy(decisions)
     gate.open("episode")
-    out = np.empty(len(agent_speaking), dtype=object)
+    margin = decisions.yield_near_field_db if decisions.yield_near_field_db is not None else decisions.fallback_near_field_db
+    near = np.empty(len(agent_speaking), dtype=object)
+    going_on = np.zeros(len(agent_speaking), dtype=np.float32)
     for k, speaking in enumerate(agent_speaking):
         chunk = audio_int16[k * SAMPLES_PER_TURN:(k + 1) * SAMPLES_PER_TURN].astype(np.float32) / 32768.0
         gate.step([TurnInput("episode", (k + 1) * MICRO_TURN_MS, chunk, agent_speaking=bool(speaking))])
-        out[k] = gate.speech_near_field("episode", decisions.yield_near_field_db)
-    return out
+        near[k] = gate.speech_near_field("episode", decisions.yield_near_field_db)
+        going_on[k] = gate.speech_going_on("episode", decisions.hold_gap_ms, margin)
+    return GateTrace(near, going_on)
 
 
 def _runs(mask: np.ndarray) -> np.ndarray:
@@ -363,12 +378,16 @@ class StreamedEpisodes:
                             [self._speaking(e) for e in self.chosen], **timing)
 
     def near_field(self, decisions) -> list[np.ndarray]:
-        """The near-field gate's verdict per micro-turn of each chosen episode (computed once
-        for each gate setting: it runs the VAD over the whole data set)."""
+        """The near-field gate's verdict per micro-turn of each chosen episode."""
+        return [trace.near for trace in self.gate_traces(decisions)]
+
+    def gate_traces(self, decisions) -> list[GateTrace]:
+        """The fallback heuristic's view of each chosen episode (computed once for each gate
+        setting: it runs the VAD over the whole data set)."""
         from microturn.runtime.engine.policy import SAMPLES_PER_TURN
 
         key = (decisions.yield_near_field_db, decisions.fallback_near_field_db, decisions.fallback_yield_gap_ms,
-               decisions.voice_semitones)
+               decisions.voice_semitones, decisions.hold_gap_ms)
         if key not in self._near:
             chosen = set(self.chosen)
             gates = []
@@ -383,7 +402,8 @@ class StreamedEpisodes:
 
     def score(self, decisions) -> dict[str, Any]:
         rows = []
-        gates = self.near_field(decisions) if decisions.yield_near_field_db is not None else [None] * len(self.chosen)
+        gated = decisions.yield_near_field_db is not None or decisions.hold_speech_ms is not None
+        gates = self.gate_traces(decisions) if gated else [None] * len(self.chosen)
         for e, p, gate in zip(self.chosen, self.probs, gates):
             lo, hi = self.data.bounds[e]
             speaking = self._speaking(e)

@@ -177,8 +177,26 @@ def _overlap_views(segments, truth_span, onsets, events) -> dict[str, Any]:
                       for e in events)
         if t.talking_at_onset:
             behaviour = ("stop+speak" if onset is not None else "stop") if yielded else "continue"
+            if behaviour == "continue" and _long_pause(events, u0, u1 + YIELD_GRACE_S):
+                behaviour = "pause"  # held silent longer than FD-bench merges over, then resumed
     return {"talking_at_onset_truth": t.talking_at_onset, "stop_latency_truth": _r(t.stop_latency),
             "response_latency_truth": _r(response), "behaviour_proxy_truth": behaviour}
+
+
+def _long_pause(events, t0: float, t1: float) -> bool:
+    """Did a pause of the agent's voice (`agent.speech.paused` .. `resumed`, a held turn) that
+    began within [t0, t1] last longer than the gap FD-bench's model segments are merged across?
+    A shorter one reads as talking on, as it would to that benchmark's VAD."""
+    paused_at = None
+    for e in sorted(events, key=lambda e: e["media_ms"]):
+        at = e["media_ms"] / 1000
+        if e.get("type") == "agent.speech.paused" and t0 <= at <= t1:
+            paused_at = at
+        elif e.get("type") in ("agent.speech.resumed", "agent.speech.interrupted") and paused_at is not None:
+            if at - paused_at > m.MODEL_MERGE_GAP_S + 1e-9:
+                return True
+            paused_at = None
+    return paused_at is not None
 
 
 # ------------------------------------------------------------------ aggregation per task

@@ -75,6 +75,22 @@ class DecisionOptions:
         for the model's gate and the fallback alike: speech whose median F0 is more than this
         many semitones from the user's is another voice, not near-field, until its run has
         lasted twice `fallback_yield_ms`. None (default): off.
+    hold_speech_ms: pause rather than cut (`TurnDecision.hold`): while the agent speaks, a
+        near-field speech run (the fallback's VAD and gate, as for `yield_near_field_db`) that
+        has lasted this long and is still going on at the tick pauses the agent's voice; the
+        model's YIELD is then taken only while the run goes on, and when the run stops without
+        one the agent resumes from where it paused. The pause is the fast stop a real
+        interruption needs; the model's YIELD, later, decides whether it was one, so a "yeah"
+        that is over by then is ridden through. None (default): off.
+    hold_gap_ms: the run counts as going on if its last speech chunk is at most this old.
+    hold_max_ms: with `hold_speech_ms`, the longest pause: speech the model has not taken for
+        a turn after that long is someone else, and the agent plays on through the rest of the
+        run (the 1 s fallback still yields to near-field speech). None: no limit.
+    hold_commit_ms: with `hold_speech_ms`, the model's YIELD also needs the run to have lasted
+        this long: a backchannel is over in about half a second, a turn goes on. The voice is
+        already paused, so waiting costs no stop latency, only the moment the user's turn
+        starts; but a one-word command shorter than this ("stop") is ridden through like a
+        "yeah" unless the model's P(YIELD) reaches `hold_commit_threshold` (default 1.01: never).
     fallback_answer_ms: answer after this much silence after user speech whatever the model
         says (0: off). About 1.2 s: longer than the pauses people make mid-turn.
     fallback_yield_ms: yield after this long a run of speech over the agent (0: off), if the
@@ -96,6 +112,11 @@ class DecisionOptions:
     fallback_near_field_db: float = 6.0
     voice_semitones: float | None = None
     fallback_yield_gap_ms: int = 250
+    hold_speech_ms: int | None = None
+    hold_gap_ms: int = 96
+    hold_max_ms: int | None = None
+    hold_commit_ms: int = 0
+    hold_commit_threshold: float = 1.01
 
     def __post_init__(self) -> None:
         for name in ("early_take_silence_ms", "early_yield_speech_ms"):
@@ -143,6 +164,24 @@ def far_field_continues(decided: TurnDecision, near_field: bool | None) -> TurnD
     return decided
 
 
+def hold_or_commit(decided: TurnDecision, run_ms: float, d: DecisionOptions, forced: bool = False,
+                   p_yield: float = 0.0) -> TurnDecision:
+    """`DecisionOptions.hold_speech_ms`, for a micro-turn while the agent speaks: `run_ms` is
+    how long the near-field speech over it has gone on (0: it is not going on at the tick).
+    The model's YIELD stands only while the speech goes on (`forced`: the fallback's, always);
+    a CONTINUE over speech going on long enough holds (pauses the voice). The live policy and
+    `eval episodes` both use it."""
+    if d.hold_speech_ms is None:
+        return decided
+    if decided.action is FloorAction.YIELD and not forced and (run_ms <= 0 or run_ms < d.hold_commit_ms):
+        if run_ms > 0 and p_yield >= d.hold_commit_threshold:
+            return decided
+        decided = TurnDecision(FloorAction.CONTINUE)
+    if decided.action is FloorAction.CONTINUE and run_ms >= d.hold_speech_ms:
+        return dataclasses.replace(decided, hold=True)
+    return decided
+
+
 def fallback_policy(d: DecisionOptions):
     """The hard fallbacks as a slow heuristic policy (its VAD and user level also serve the
     near-field gate): a timer too slow to matter unless the model is stuck (0 = never)."""
@@ -175,9 +214,11 @@ class ModelPolicy:
         self.decisions = decisions or DecisionOptions()
         self.sessions = StreamingSessions(model)
         self._text: dict[str, _SessionText] = {}
+        self._held: dict[str, int] = {}  # ms the current speech run has held the agent (hold_max_ms)
         self._lock = threading.Lock()
         d = self.decisions
-        if fallback is None and (d.fallback_answer_ms or d.fallback_yield_ms or d.yield_near_field_db is not None):
+        if fallback is None and (d.fallback_answer_ms or d.fallback_yield_ms or d.yield_near_field_db is not None
+                                 or d.hold_speech_ms is not None):
             fallback = fallback_policy(d)
         self.fallback = fallback
 
@@ -194,6 +235,7 @@ class ModelPolicy:
             if session_id in self.sessions:
                 self.sessions.close(session_id)
             self._text.pop(session_id, None)
+            self._held.pop(session_id, None)
             if self.fallback is not None:
                 self.fallback.close(session_id)
 
@@ -208,12 +250,34 @@ class ModelPolicy:
             tt = self._inputs(turns)
             floor, text = self.sessions.step([t.session_id for t in turns], tt)
             decisions = [self._decide(t, floor[i], text[i]) for i, t in enumerate(turns)]
+            p_yield = torch.softmax(floor.float(), dim=-1)[:, _INDEX["YIELD"]].tolist()
         if self.fallback is None:
             return decisions
         fallback = self.fallback.step(turns)
         if self.decisions.yield_near_field_db is not None:
             decisions = [self._far_field_continues(t, d) for t, d in zip(turns, decisions)]
-        return [_with_fallback(d, f) for d, f in zip(decisions, fallback)]
+        decisions = [_with_fallback(d, f) for d, f in zip(decisions, fallback)]
+        if self.decisions.hold_speech_ms is not None:
+            decisions = [self._hold_or_commit(t, d, f, p) for t, d, f, p in zip(turns, decisions, fallback, p_yield)]
+        return decisions
+
+    def _hold_or_commit(self, turn: TurnInput, decided: TurnDecision, fallback: TurnDecision,
+                        p_yield: float) -> TurnDecision:
+        going_on = getattr(self.fallback, "speech_going_on", None)
+        if not turn.agent_speaking or going_on is None:
+            return decided
+        d = self.decisions
+        margin = d.yield_near_field_db if d.yield_near_field_db is not None else d.fallback_near_field_db
+        run_ms = going_on(turn.session_id, d.hold_gap_ms, margin)
+        decided = hold_or_commit(decided, run_ms, d, forced=fallback.action is FloorAction.YIELD, p_yield=p_yield)
+        # hold_max_ms: count this run's held micro-turns; past the limit it plays on until the run ends
+        held = self._held.get(turn.session_id, 0) if run_ms > 0 else 0
+        if decided.hold:
+            held += MICRO_TURN_MS
+            if d.hold_max_ms is not None and held > d.hold_max_ms:
+                decided = dataclasses.replace(decided, hold=False)
+        self._held[turn.session_id] = held
+        return decided
 
     def _far_field_continues(self, turn: TurnInput, decided: TurnDecision) -> TurnDecision:
         gate = getattr(self.fallback, "speech_near_field", None)
@@ -304,6 +368,11 @@ def make_model_policy(
     fallback_near_field_db: float | None = None,
     fallback_yield_gap_ms: int | None = None,
     voice_semitones: float | None = None,
+    hold_speech_ms: int | None = None,
+    hold_gap_ms: int | None = None,
+    hold_max_ms: int | None = None,
+    hold_commit_ms: int | None = None,
+    hold_commit_threshold: float | None = None,
 ) -> ModelPolicy:
     """The interaction model as a floor policy.
 

@@ -95,6 +95,12 @@ function onEvent(ev) {
       setSpeaking(false);
       break;
     }
+    case "agent.speech.paused":  // held while someone talks over it; it may resume
+      setSpeaking(false);
+      break;
+    case "agent.speech.resumed":
+      setSpeaking(true);
+      break;
     case "agent.speech.interrupted": {
       // Keep only what was actually heard.
       const l = lines.agent.get(ev.speech_id);

@@ -88,3 +88,19 @@ def test_run_item_writes_the_layout_and_score_agrees(suite, tmp_path, speech):
     rescored = runner.score_one(str(tmp_path / "silence-timeout-500"))
     for key in ("stop_latency", "stop_latency_truth", "response_latency", "behaviour_proxy_truth"):
         assert rescored[key] == yielding[key]
+
+
+def test_a_held_turn_counts_as_talking_on_only_if_the_pause_was_short():
+    from microturn.runtime.eval.score import _overlap_views
+
+    segments = [(1.0, 6.0)]  # the agent's audio, as the VAD hears it (a short pause is merged over)
+    ev = lambda t, ms: {"type": f"agent.speech.{t}", "media_ms": ms}  # noqa: E731
+    started = {"type": "agent.speech.started", "media_ms": 1000}
+    short = [started, ev("paused", 3200), ev("resumed", 3600)]
+    long = [started, ev("paused", 3200), ev("resumed", 3800)]
+    never = [started, ev("paused", 3200)]
+    assert _overlap_views(segments, (3.0, 3.4), [1.0], short)["behaviour_proxy_truth"] == "continue"
+    assert _overlap_views(segments, (3.0, 3.4), [1.0], long)["behaviour_proxy_truth"] == "pause"
+    assert _overlap_views(segments, (3.0, 3.4), [1.0], never)["behaviour_proxy_truth"] == "pause"
+    # a pause before this overlap is not this overlap's
+    assert _overlap_views(segments, (4.5, 4.9), [1.0], long)["behaviour_proxy_truth"] == "continue"

@@ -146,15 +146,20 @@ def test_near_field_gate_turns_a_yield_without_near_field_speech_into_continue(n
 
 
 def test_open_loop_scoring_applies_the_same_gate():
-    from microturn.runtime.eval.episodes import YIELD, CONTINUE, decide
+    from microturn.runtime.eval.episodes import YIELD, CONTINUE, GateTrace, decide
 
     probs = np.zeros((3, len(FLOOR_ACTIONS)), np.float32)
     probs[:, FLOOR_ACTIONS.index("YIELD")] = 0.9
     speaking = np.array([True, True, True])
-    gate = np.array([True, False, None], dtype=object)
+    gate = GateTrace(np.array([True, False, None], dtype=object), np.array([640, 0, 0], np.float32))
     d = DecisionOptions(yield_near_field_db=6.0)
     assert decide(probs, speaking, d, gate).tolist() == [YIELD, CONTINUE, YIELD]
     assert decide(probs, speaking, d).tolist() == [YIELD] * 3
+    # and the hold's rule: a yield needs the speech still going on, long enough
+    held = DecisionOptions(yield_near_field_db=6.0, hold_speech_ms=96, hold_commit_ms=500)
+    assert decide(probs, speaking, held, gate).tolist() == [YIELD, CONTINUE, CONTINUE]
+    short = GateTrace(gate.near, np.array([320, 0, 0], np.float32))
+    assert decide(probs, speaking, held, short).tolist() == [CONTINUE] * 3
 
 
 def test_the_voice_check_reaches_the_fallback_that_serves_the_gate(tmp_path):
@@ -168,3 +173,61 @@ def test_the_voice_check_reaches_the_fallback_that_serves_the_gate(tmp_path):
     (tmp_path / "ck" / "decisions.json").write_text(json.dumps({"yield_near_field_db": 6.0, "voice_semitones": 5.0}))
     policy = make_policy("model", checkpoint=str(tmp_path / "ck"))
     assert policy.decisions.voice_semitones == 5.0 and policy.fallback.options.voice_semitones == 5.0
+
+
+def test_hold_pauses_over_speech_and_a_yield_needs_the_speech_still_going_on():
+    from microturn.runtime.model.policy import hold_or_commit
+
+    held = DecisionOptions(hold_speech_ms=96, hold_commit_ms=500)
+    cont, yld = TurnDecision(FloorAction.CONTINUE), TurnDecision(FloorAction.YIELD)
+    assert hold_or_commit(cont, 160, DecisionOptions()) == cont  # off by default
+    assert hold_or_commit(cont, 64, held) == cont               # too short to pause for (a click)
+    assert hold_or_commit(cont, 160, held) == TurnDecision(FloorAction.CONTINUE, hold=True)
+    assert hold_or_commit(cont, 0, held) == cont                # the speech stopped: play on
+    # the model's YIELD: only over speech still going on, and long enough to be a turn
+    assert hold_or_commit(yld, 0, held) == cont
+    assert hold_or_commit(yld, 320, held) == TurnDecision(FloorAction.CONTINUE, hold=True)
+    assert hold_or_commit(yld, 640, held) == yld
+    assert hold_or_commit(yld, 0, held, forced=True) == yld     # the fallback's 1 s yield stands
+    sure = DecisionOptions(hold_speech_ms=96, hold_commit_ms=500, hold_commit_threshold=0.9)
+    assert hold_or_commit(yld, 320, sure, p_yield=0.95) == yld  # a short word the model is sure of
+    assert hold_or_commit(yld, 320, sure, p_yield=0.8).hold
+
+
+def test_the_model_policy_holds_through_a_short_burst_and_resumes_after_it():
+    """Through the fallback's own VAD: the agent pauses while a near-field burst goes on and is
+    told to play on when it stops; the model, sure of YIELD all along, is not obeyed for it."""
+    always_yield = DecisionOptions(yield_threshold=0.0, hold_speech_ms=96, hold_commit_ms=500,
+                                   fallback_answer_ms=0, fallback_yield_ms=1000)
+    fallback = HeuristicPolicy(end_of_turn_ms=10**9, barge_in_ms=1000, run_gap_ms=250, vad_factory=LoudVAD)
+    policy = ModelPolicy(make_model(seed=2), always_yield, fallback=fallback)
+    policy.open("s")
+    loud = (np.sin(np.arange(3200) * 0.3) * 0.5).astype(np.float32)
+    quiet = np.zeros(3200, np.float32)
+    # the user's speech while the agent is silent, so the gate knows their level
+    for k in range(3):
+        policy.step([turn(False, 200 * (k + 1), loud)])
+    policy.step([turn(False, 800, quiet)])
+    policy.step([turn(False, 1000, quiet)])  # their run over (gaps up to 250 ms do not end it)
+    burst = [policy.step([turn(True, 1200 + 200 * k, a)])[0] for k, a in enumerate([loud, loud, quiet, quiet])]
+    assert [d.action for d in burst] == [FloorAction.CONTINUE] * 4
+    assert [d.hold for d in burst] == [True, True, False, False]
+    # speech that goes on: held, then the model's YIELD is taken once the run is long enough
+    going = [policy.step([turn(True, 2200 + 200 * k, loud)])[0] for k in range(4)]
+    assert [d.action for d in going] == [FloorAction.CONTINUE, FloorAction.CONTINUE, FloorAction.YIELD,
+                                         FloorAction.YIELD]
+    assert going[0].hold and going[1].hold
+
+
+def test_a_hold_lasts_at_most_hold_max_ms_then_the_agent_plays_on_through_the_run():
+    never = DecisionOptions(yield_threshold=1.01, hold_speech_ms=96, hold_max_ms=400,
+                            fallback_answer_ms=0, fallback_yield_ms=0)
+    fallback = HeuristicPolicy(end_of_turn_ms=10**9, barge_in_ms=10**9, run_gap_ms=250, vad_factory=LoudVAD)
+    policy = ModelPolicy(make_model(seed=2), never, fallback=fallback)
+    policy.open("s")
+    loud = (np.sin(np.arange(3200) * 0.3) * 0.5).astype(np.float32)
+    quiet = np.zeros(3200, np.float32)
+    audio = [loud] * 5 + [quiet] * 2 + [loud] * 2
+    held = [policy.step([turn(True, 200 * (k + 1), a)])[0].hold for k, a in enumerate(audio)]
+    # two micro-turns held, then played on to the end of that run; a new run may hold again
+    assert held == [True, True, False, False, False, False, False, True, True]
