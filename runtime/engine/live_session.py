@@ -372,7 +372,7 @@ class LiveSession:
         # the agent's own backchannel is said over the user by design: never held
         current = self.voice.current
         self._hold(decision.hold and decision.action is FloorAction.CONTINUE and current is not None
-                   and (current.kind != "backchannel" or self.voice.paused))
+                   and current.kind != "backchannel")
         if self.watch is not None:
             self.watch.arm_for(decision, agent_speaking=self.voice.speaking, user_turn_open=self.user_turn_open,
                                from_pos=self._cut_pos)
@@ -389,9 +389,9 @@ class LiveSession:
         if hold == self.voice.paused:
             return
         self.voice.paused = hold
-        current = self.voice.current
-        self.emit("agent.speech.paused" if hold else "agent.speech.resumed",
-                  speech_id=current.speech_id if current is not None else "")
+        # never empty here: a hold needs a current utterance, and a cut that empties the queue
+        # ends the pause itself (`AgentVoice.cut`), while a paused voice pops nothing
+        self.emit("agent.speech.paused" if hold else "agent.speech.resumed", speech_id=self.voice.current.speech_id)
 
     def _yield_floor(self, media_ms: int | None = None) -> None:
         """The user barged in: cut the agent (nothing is cut when only uninterruptible speech plays)."""

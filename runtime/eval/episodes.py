@@ -139,14 +139,13 @@ def near_field_per_turn(audio_int16: np.ndarray, agent_speaking: np.ndarray, dec
 
     gate = fallback_policy(decisions)
     gate.open("episode")
-    margin = decisions.yield_near_field_db if decisions.yield_near_field_db is not None else decisions.fallback_near_field_db
     near = np.empty(len(agent_speaking), dtype=object)
     going_on = np.zeros(len(agent_speaking), dtype=np.float32)
     for k, speaking in enumerate(agent_speaking):
         chunk = audio_int16[k * SAMPLES_PER_TURN:(k + 1) * SAMPLES_PER_TURN].astype(np.float32) / 32768.0
         gate.step([TurnInput("episode", (k + 1) * MICRO_TURN_MS, chunk, agent_speaking=bool(speaking))])
         near[k] = gate.speech_near_field("episode", decisions.yield_near_field_db)
-        going_on[k] = gate.speech_going_on("episode", decisions.hold_gap_ms, margin)
+        going_on[k] = gate.speech_going_on("episode", decisions.hold_gap_ms, decisions.hold_margin_db)
     return GateTrace(near, going_on)
 
 

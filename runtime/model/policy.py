@@ -125,6 +125,11 @@ class DecisionOptions:
                 raise ValueError(f"{name}={value}: the early arm counts from a tick and the next tick "
                                  f"re-arms it, so it must lie between 0 and one micro-turn ({MICRO_TURN_MS} ms)")
 
+    @property
+    def hold_margin_db(self) -> float:
+        """The near-field margin a hold judges speech by: the model's yield gate's, else the fallback's."""
+        return self.yield_near_field_db if self.yield_near_field_db is not None else self.fallback_near_field_db
+
     @classmethod
     def names(cls) -> set[str]:
         """Every option's name (what `--policy-option` and `decisions.json` may set)."""
@@ -250,7 +255,6 @@ class ModelPolicy:
             tt = self._inputs(turns)
             floor, text = self.sessions.step([t.session_id for t in turns], tt)
             decisions = [self._decide(t, floor[i], text[i]) for i, t in enumerate(turns)]
-            p_yield = torch.softmax(floor.float(), dim=-1)[:, _INDEX["YIELD"]].tolist()
         if self.fallback is None:
             return decisions
         fallback = self.fallback.step(turns)
@@ -258,6 +262,7 @@ class ModelPolicy:
             decisions = [self._far_field_continues(t, d) for t, d in zip(turns, decisions)]
         decisions = [_with_fallback(d, f) for d, f in zip(decisions, fallback)]
         if self.decisions.hold_speech_ms is not None:
+            p_yield = torch.softmax(floor.float(), dim=-1)[:, _INDEX["YIELD"]].tolist()
             decisions = [self._hold_or_commit(t, d, f, p) for t, d, f, p in zip(turns, decisions, fallback, p_yield)]
         return decisions
 
@@ -267,8 +272,7 @@ class ModelPolicy:
         if not turn.agent_speaking or going_on is None:
             return decided
         d = self.decisions
-        margin = d.yield_near_field_db if d.yield_near_field_db is not None else d.fallback_near_field_db
-        run_ms = going_on(turn.session_id, d.hold_gap_ms, margin)
+        run_ms = going_on(turn.session_id, d.hold_gap_ms, d.hold_margin_db)
         decided = hold_or_commit(decided, run_ms, d, forced=fallback.action is FloorAction.YIELD, p_yield=p_yield)
         # hold_max_ms: count this run's held micro-turns; past the limit it plays on until the run ends
         held = self._held.get(turn.session_id, 0) if run_ms > 0 else 0
