@@ -1,41 +1,50 @@
-"""Could the recogniser tell a backchannel from a short command? (the word check a held turn
-would need: `DecisionOptions.hold_commit_ms` rides through "yeah" and "stop" alike.)
+"""How well does the word check of `DecisionOptions.hold_words` tell commands from other bursts?
 
-Decodes each overlap of the given suites' v1.5 items (the marked span, 100 ms before and 150 ms
-after) with pocketsphinx and a grammar of backchannel words and command words, and counts how
-often the word's class is right:
+Decodes each overlap of the given suites with `speech/commands.py`'s `GrammarCommands` over the
+window the live policy would hear when a held burst ends: from `WORDS_PREROLL_MS` before the
+overlap starts to a little after it ends; overlaps longer than `WORDS_MAX_BURST_MS` are never
+checked. Counts how often each kind of burst is heard as a command:
 
-    python scripts/short_commands.py runs/heldout3 runs/commands3
-    python scripts/burst_words.py runs/commands3 runs/heldout3
+    python scripts/short_commands.py runs/val21 runs/cmd_val21
+    python scripts/burst_words.py runs/cmd_val21 runs/val21
 
-v1.5/user_backchannel items count as backchannels; v1.5/user_interruption items count as
-commands only in a suite made by `short_commands.py` (elsewhere they are whole questions).
+v1.5/user_interruption items count as commands only in a suite made by `short_commands.py`
+(elsewhere they are whole questions, and the model's YIELD, not the words, takes them);
+backchannels and side talk should never be heard as commands.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
-from microturn.runtime.speech.sphinx import PocketsphinxASR
+from microturn.runtime.model.hold import WORDS_MAX_BURST_MS, WORDS_PREROLL_MS
+from microturn.runtime.speech.commands import GrammarCommands
 from microturn.runtime.speech.wav import read_wav
 
-BACKCHANNELS = ("mm hmm", "yeah", "okay", "right", "uh huh", "i see", "sure", "yes", "got it", "true", "oh wow")
-COMMANDS = ("stop", "wait", "hold on", "no", "stop please", "one moment", "hang on", "excuse me")
-KIND = {"v1.5/user_interruption": "command", "v1.5/user_backchannel": "backchannel"}
+KIND = {"v1.5/user_interruption": "command", "v1.5/user_backchannel": "backchannel",
+        "v1.5/talking_to_other": "side talk"}
 
 
-def grammar() -> str:
-    return f"#JSGF V1.0;\ngrammar app;\npublic <s> = {' | '.join(BACKCHANNELS + COMMANDS)};\n"
+def window(t0: float, t1: float) -> tuple[float, float] | None:
+    """The live check's window for an overlap spoken from t0 to t1 (s): the burst from
+    `WORDS_PREROLL_MS` before it to the tick after it ends (about 0.1-0.2 s later); None for
+    a burst longer than `WORDS_MAX_BURST_MS`, which is never checked."""
+    if (t1 - t0) * 1000 + 150 > WORDS_MAX_BURST_MS:
+        return None
+    return t0 - WORDS_PREROLL_MS / 1000, t1 + 0.15
 
 
-def main(suites: list[str]) -> None:
-    asr = PocketsphinxASR(grammar())
-    right = {"command": [0, 0], "backchannel": [0, 0]}
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("suites", nargs="+")
+    args = ap.parse_args()
+    check = GrammarCommands()
+    counts: dict[str, list[int]] = {}
     ms = []
-    for suite in suites:
+    for suite in args.suites:
         derived = "commands" in json.loads((Path(suite) / "suite.json").read_text())
         for task, kind in KIND.items():
             if kind == "command" and not derived:
@@ -44,21 +53,24 @@ def main(suites: list[str]) -> None:
             for item in sorted(folder.iterdir()) if folder.is_dir() else []:
                 audio, sr = read_wav(item / "input.wav")
                 meta = json.loads((item / "metadata.json").read_text())
-                t0, t1 = meta["timestamps"]
+                span = window(*meta["timestamps"])
+                counts.setdefault(kind, [0, 0, 0])
+                if span is None:
+                    counts[kind][2] += 1
+                    continue
+                a, b = span
                 start = time.perf_counter()
-                heard = asr.transcribe(audio[int((t0 - 0.1) * sr):int((t1 + 0.15) * sr)]).text.strip()
+                heard = check.heard(audio[max(0, int(a * sr)):int(b * sr)])
                 ms.append((time.perf_counter() - start) * 1000)
-                guess = "command" if heard in COMMANDS else "backchannel" if heard in BACKCHANNELS else "none"
-                right[kind][0] += guess == kind
-                right[kind][1] += 1
-                print(f"{kind:12s} {meta['current_turn_text']!r:16s} -> {heard!r:14s} {guess}")
-    for kind, (ok, n) in right.items():
-        print(f"{kind}s heard as {kind}s: {ok} of {n}")
+                command = heard in check.commands
+                counts[kind][0] += command
+                counts[kind][1] += 1
+                print(f"{kind:12s} {meta['current_turn_text']!r:34s} -> {heard!r:16s} {'COMMAND' if command else ''}")
+    for kind, (n_command, n, too_long) in counts.items():
+        print(f"{kind}: {n_command} of {n} heard as commands ({too_long} more too long to check)")
     if ms:
         print(f"decode time per burst: median {sorted(ms)[len(ms) // 2]:.0f} ms")
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 2:
-        sys.exit(__doc__)
-    main(sys.argv[1:])
+    main()

@@ -173,6 +173,12 @@ class HeuristicPolicy:
             return 0.0
         return st.run_ms if self.speech_near_field(session_id, margin_db) is not False else 0.0
 
+    def silence_ms(self, session_id: str) -> float | None:
+        """How long the microphone has been silent (any level; a micro-turn with less than
+        `min_speech_ms` of speech counts as silence); None for an unknown session."""
+        st = self._sessions.get(session_id)
+        return None if st is None else st.silence_ms
+
     def _other_voice(self, st: _State) -> bool:
         """The pitch check (`voice_semitones`): another voice, and the run not yet long enough
         to be yielded to whatever its pitch."""

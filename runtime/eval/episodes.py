@@ -27,7 +27,7 @@ import json
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -108,25 +108,55 @@ class GateTrace:
 
     near: np.ndarray         # near-field speech (True, False or None = cannot tell), for the yield gate
     going_on_ms: np.ndarray  # how long near-field speech has gone on at the tick (0: not going on), for holds
+    silence_ms: np.ndarray | None = None  # how long the microphone has been silent, for `hold_words`
+    audio: np.ndarray | None = None      # the microphone (int16), for the word check of `hold_words`
+    _words: dict = field(default_factory=dict, repr=False)
+
+    def command_check(self, k: int, check) -> Callable[[float], bool] | None:
+        """`hold_through`'s word check at micro-turn k: `check` (a CommandCheck) over the
+        microphone's last `window_ms` up to the tick (remembered: `score` runs it per setting)."""
+        from microturn.runtime.engine.policy import SAMPLES_PER_TURN
+
+        if self.audio is None or check is None:
+            return None
+
+        def is_command(window_ms: float) -> bool:
+            key = (k, int(window_ms))
+            if key not in self._words:
+                end = (k + 1) * SAMPLES_PER_TURN
+                start = max(0, end - int(window_ms * SAMPLES_PER_TURN / MICRO_TURN_MS))
+                self._words[key] = check.is_command(self.audio[start:end].astype(np.float32) / 32768.0)
+            return self._words[key]
+
+        return is_command
 
 
-def decide(probs: np.ndarray, agent_speaking: np.ndarray, decisions, gate: GateTrace | None = None) -> np.ndarray:
+def decide(probs: np.ndarray, agent_speaking: np.ndarray, decisions, gate: GateTrace | None = None,
+           command_check=None) -> np.ndarray:
     """The action index at each micro-turn, by the live policy's own rule (`decide_floor`, and
-    with `gate`, its near-field gate on yields and, with `hold_speech_ms`, its rule that a yield
-    needs the speech still going on; no interjection is ever pending in generated data; prompts
-    are answered with SPEAK). A hold is a CONTINUE here: the agent keeps the floor."""
+    with `gate`, its near-field gate on yields and, with `hold_speech_ms`, its hold rules:
+    `model/hold.py`, with `command_check` for `hold_words`); no interjection is ever pending
+    in generated data; prompts are answered with SPEAK. A hold is a CONTINUE here: the agent
+    keeps the floor."""
     from microturn.runtime.model.config import FLOOR_ACTIONS
-    from microturn.runtime.model.policy import decide_floor, far_field_continues, hold_or_commit
+    from microturn.runtime.model.hold import HoldState, hold_or_commit, hold_through
+    from microturn.runtime.model.policy import decide_floor, far_field_continues
 
     out = np.empty(len(probs), dtype=np.int64)
     yield_index = FLOOR_ACTIONS.index("YIELD")
+    hold = HoldState()
     for k, (p, s) in enumerate(zip(probs, agent_speaking)):
         d = decide_floor(p.tolist(), bool(s), False, decisions)
         if gate is not None:
             if decisions.yield_near_field_db is not None:
                 d = far_field_continues(d, gate.near[k])
-            if s:
-                d = hold_or_commit(d, float(gate.going_on_ms[k]), decisions, p_yield=float(p[yield_index]))
+            if not s:
+                hold = HoldState()
+            elif decisions.hold_speech_ms is not None:
+                run_ms = float(gate.going_on_ms[k])
+                d = hold_or_commit(d, run_ms, decisions, p_yield=float(p[yield_index]))
+                silence_ms = float(gate.silence_ms[k]) if gate.silence_ms is not None else None
+                d = hold_through(d, run_ms, decisions, hold, gate.command_check(k, command_check), silence_ms)
         out[k] = FLOOR_ACTIONS.index(d.action.value)
     return out
 
@@ -141,12 +171,14 @@ def near_field_per_turn(audio_int16: np.ndarray, agent_speaking: np.ndarray, dec
     gate.open("episode")
     near = np.empty(len(agent_speaking), dtype=object)
     going_on = np.zeros(len(agent_speaking), dtype=np.float32)
+    silence = np.zeros(len(agent_speaking), dtype=np.float32)
     for k, speaking in enumerate(agent_speaking):
         chunk = audio_int16[k * SAMPLES_PER_TURN:(k + 1) * SAMPLES_PER_TURN].astype(np.float32) / 32768.0
         gate.step([TurnInput("episode", (k + 1) * MICRO_TURN_MS, chunk, agent_speaking=bool(speaking))])
         near[k] = gate.speech_near_field("episode", decisions.yield_near_field_db)
         going_on[k] = gate.speech_going_on("episode", decisions.hold_gap_ms, decisions.hold_margin_db)
-    return GateTrace(near, going_on)
+        silence[k] = gate.silence_ms("episode")
+    return GateTrace(near, going_on, silence, audio_int16 if decisions.hold_words else None)
 
 
 def _runs(mask: np.ndarray) -> np.ndarray:
@@ -360,7 +392,8 @@ class StreamedEpisodes:
         self.timelines, self.metas = timelines, metas
         self.probs = stream_probabilities(model, self.data, self.chosen)
         self.separability = self._separability()
-        self._near: dict[tuple, list[np.ndarray]] = {}
+        self._near: dict[tuple, list[GateTrace]] = {}
+        self._check = None
 
     def _speaking(self, e: int) -> np.ndarray:
         lo, hi = self.data.bounds[e]
@@ -386,7 +419,7 @@ class StreamedEpisodes:
         from microturn.runtime.engine.policy import SAMPLES_PER_TURN
 
         key = (decisions.yield_near_field_db, decisions.fallback_near_field_db, decisions.fallback_yield_gap_ms,
-               decisions.voice_semitones, decisions.hold_gap_ms)
+               decisions.voice_semitones, decisions.hold_gap_ms, decisions.hold_words)
         if key not in self._near:
             chosen = set(self.chosen)
             gates = []
@@ -399,14 +432,23 @@ class StreamedEpisodes:
             self._near[key] = gates
         return self._near[key]
 
+    def _command_check(self):
+        """The live policy's default `CommandCheck`, made once (a decoder takes ~0.3 s)."""
+        if self._check is None:
+            from microturn.runtime.speech.commands import GrammarCommands
+
+            self._check = GrammarCommands()
+        return self._check
+
     def score(self, decisions) -> dict[str, Any]:
         rows = []
         gated = decisions.yield_near_field_db is not None or decisions.hold_speech_ms is not None
         gates = self.gate_traces(decisions) if gated else [None] * len(self.chosen)
+        check = self._command_check() if decisions.hold_words and decisions.hold_speech_ms is not None else None
         for e, p, gate in zip(self.chosen, self.probs, gates):
             lo, hi = self.data.bounds[e]
             speaking = self._speaking(e)
-            actions = decide(p, speaking, decisions, gate)
+            actions = decide(p, speaking, decisions, gate, check)
             row = score_episode(self.timelines[e], actions, self.data.labels[lo:hi], speaking)
             rows.append({**row, "conditions": conditions(self.metas[e])})
         return {"data": self.data_dir, "checkpoint": self.checkpoint, "decisions": asdict(decisions),

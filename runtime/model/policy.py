@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import threading
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -39,11 +40,14 @@ from microturn.runtime.engine.policy import (
 from microturn.runtime.model.backends import make_ops
 from microturn.runtime.model.config import FLOOR_ACTIONS, N_FLAGS, get_config
 from microturn.runtime.model.features import build_turn
+from microturn.runtime.model.hold import HoldState, hold_or_commit, hold_through
 from microturn.runtime.model.layout import NONE_BYTE
 from microturn.runtime.model.streaming import StreamingSessions
 from microturn.runtime.model.transformer import InteractionModel
+from microturn.runtime.speech.commands import CommandCheck
 
 _PRIORITY_RANK = {"urgent": 0, "next_pause": 1, "when_idle": 2}
+HEARD_TURNS = 15  # hold_words hears at most the last 3 s of a session's microphone
 
 
 @dataclass
@@ -90,7 +94,12 @@ class DecisionOptions:
         this long: a backchannel is over in about half a second, a turn goes on. The voice is
         already paused, so waiting costs no stop latency, only the moment the user's turn
         starts; but a one-word command shorter than this ("stop") is ridden through like a
-        "yeah" unless the model's P(YIELD) reaches `hold_commit_threshold` (default 1.01: never).
+        "yeah" unless the model's P(YIELD) reaches `hold_commit_threshold` (default 1.01: never)
+        or `hold_words` hears it.
+    hold_words: with `hold_speech_ms`, ask the policy's `CommandCheck` (`speech/commands.py`; by
+        default pocketsphinx with a grammar of backchannel and command phrases) about a short
+        held burst once it is over: a command ("stop", "wait", "hold on") yields instead of
+        resuming (rules and timing: `model/hold.py: hold_through`). False (default): off.
     fallback_answer_ms: answer after this much silence after user speech whatever the model
         says (0: off). About 1.2 s: longer than the pauses people make mid-turn.
     fallback_yield_ms: yield after this long a run of speech over the agent (0: off), if the
@@ -117,6 +126,7 @@ class DecisionOptions:
     hold_max_ms: int | None = None
     hold_commit_ms: int = 0
     hold_commit_threshold: float = 1.01
+    hold_words: bool = False
 
     def __post_init__(self) -> None:
         for name in ("early_take_silence_ms", "early_yield_speech_ms"):
@@ -169,24 +179,6 @@ def far_field_continues(decided: TurnDecision, near_field: bool | None) -> TurnD
     return decided
 
 
-def hold_or_commit(decided: TurnDecision, run_ms: float, d: DecisionOptions, forced: bool = False,
-                   p_yield: float = 0.0) -> TurnDecision:
-    """`DecisionOptions.hold_speech_ms`, for a micro-turn while the agent speaks: `run_ms` is
-    how long the near-field speech over it has gone on (0: it is not going on at the tick).
-    The model's YIELD stands only while the speech goes on (`forced`: the fallback's, always);
-    a CONTINUE over speech going on long enough holds (pauses the voice). The live policy and
-    `eval episodes` both use it."""
-    if d.hold_speech_ms is None:
-        return decided
-    if decided.action is FloorAction.YIELD and not forced and (run_ms <= 0 or run_ms < d.hold_commit_ms):
-        if run_ms > 0 and p_yield >= d.hold_commit_threshold:
-            return decided
-        decided = TurnDecision(FloorAction.CONTINUE)
-    if decided.action is FloorAction.CONTINUE and run_ms >= d.hold_speech_ms:
-        return dataclasses.replace(decided, hold=True)
-    return decided
-
-
 def fallback_policy(d: DecisionOptions):
     """The hard fallbacks as a slow heuristic policy (its VAD and user level also serve the
     near-field gate): a timer too slow to matter unless the model is stuck (0 = never)."""
@@ -213,19 +205,28 @@ def turn_flags(turn: TurnInput) -> list[float]:
 class ModelPolicy:
     """FloorPolicy over a StreamingSessions batch. Thread-safe: open/close may race a step."""
 
-    def __init__(self, model: InteractionModel, decisions: DecisionOptions | None = None, fallback=None):
+    def __init__(self, model: InteractionModel, decisions: DecisionOptions | None = None, fallback=None,
+                 command_check: CommandCheck | None = None):
+        """`fallback`: the hard fallbacks' policy (default: `fallback_policy`, a slow VAD timer);
+        `command_check`: what `DecisionOptions.hold_words` asks (default: `GrammarCommands`)."""
         self.model = model.eval()
         self.config = model.config
         self.decisions = decisions or DecisionOptions()
         self.sessions = StreamingSessions(model)
         self._text: dict[str, _SessionText] = {}
-        self._held: dict[str, int] = {}  # ms the current speech run has held the agent (hold_max_ms)
+        self._holds: dict[str, HoldState] = {}
+        self._heard: dict[str, deque] = {}  # with hold_words: each session's last micro-turns of audio
         self._lock = threading.Lock()
         d = self.decisions
         if fallback is None and (d.fallback_answer_ms or d.fallback_yield_ms or d.yield_near_field_db is not None
                                  or d.hold_speech_ms is not None):
             fallback = fallback_policy(d)
         self.fallback = fallback
+        if command_check is None and d.hold_words and d.hold_speech_ms is not None:
+            from microturn.runtime.speech.commands import GrammarCommands
+
+            command_check = GrammarCommands()
+        self.command_check = command_check
 
     def open(self, session_id: str) -> None:
         with self._lock:
@@ -240,7 +241,8 @@ class ModelPolicy:
             if session_id in self.sessions:
                 self.sessions.close(session_id)
             self._text.pop(session_id, None)
-            self._held.pop(session_id, None)
+            self._holds.pop(session_id, None)
+            self._heard.pop(session_id, None)
             if self.fallback is not None:
                 self.fallback.close(session_id)
 
@@ -269,19 +271,26 @@ class ModelPolicy:
     def _hold_or_commit(self, turn: TurnInput, decided: TurnDecision, fallback: TurnDecision,
                         p_yield: float) -> TurnDecision:
         going_on = getattr(self.fallback, "speech_going_on", None)
-        if not turn.agent_speaking or going_on is None:
+        if going_on is None:
+            return decided
+        sid = turn.session_id
+        heard = None
+        if self.command_check is not None:
+            heard = self._heard.setdefault(sid, deque(maxlen=HEARD_TURNS))
+            heard.append(np.asarray(turn.audio, dtype=np.float32).reshape(-1))
+        if not turn.agent_speaking:
+            self._holds.pop(sid, None)
             return decided
         d = self.decisions
-        run_ms = going_on(turn.session_id, d.hold_gap_ms, d.hold_margin_db)
+        run_ms = going_on(sid, d.hold_gap_ms, d.hold_margin_db)
         decided = hold_or_commit(decided, run_ms, d, forced=fallback.action is FloorAction.YIELD, p_yield=p_yield)
-        # hold_max_ms: count this run's held micro-turns; past the limit it plays on until the run ends
-        held = self._held.get(turn.session_id, 0) if run_ms > 0 else 0
-        if decided.hold:
-            held += MICRO_TURN_MS
-            if d.hold_max_ms is not None and held > d.hold_max_ms:
-                decided = dataclasses.replace(decided, hold=False)
-        self._held[turn.session_id] = held
-        return decided
+        is_command = None
+        if heard is not None:
+            def is_command(window_ms: float) -> bool:
+                audio = np.concatenate(heard)
+                return self.command_check.is_command(audio[-int(window_ms * SAMPLES_PER_TURN / MICRO_TURN_MS):])
+        silence_ms = getattr(self.fallback, "silence_ms", lambda _: None)(sid)
+        return hold_through(decided, run_ms, d, self._holds.setdefault(sid, HoldState()), is_command, silence_ms)
 
     def _far_field_continues(self, turn: TurnInput, decided: TurnDecision) -> TurnDecision:
         gate = getattr(self.fallback, "speech_near_field", None)
@@ -377,6 +386,7 @@ def make_model_policy(
     hold_max_ms: int | None = None,
     hold_commit_ms: int | None = None,
     hold_commit_threshold: float | None = None,
+    hold_words: bool | None = None,
 ) -> ModelPolicy:
     """The interaction model as a floor policy.
 

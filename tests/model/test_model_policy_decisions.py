@@ -176,7 +176,7 @@ def test_the_voice_check_reaches_the_fallback_that_serves_the_gate(tmp_path):
 
 
 def test_hold_pauses_over_speech_and_a_yield_needs_the_speech_still_going_on():
-    from microturn.runtime.model.policy import hold_or_commit
+    from microturn.runtime.model.hold import hold_or_commit
 
     held = DecisionOptions(hold_speech_ms=96, hold_commit_ms=500)
     cont, yld = TurnDecision(FloorAction.CONTINUE), TurnDecision(FloorAction.YIELD)

@@ -1,0 +1,118 @@
+"""Pause first, decide after: the hold rules, for one session and micro-turn while the agent speaks.
+
+`DecisionOptions.hold_speech_ms` turns on a second way to meet speech over the agent: pause its
+voice at once (`TurnDecision.hold`) and decide later whether the speech was an interruption.
+Two steps, both shared by the live `ModelPolicy` and the open-loop `eval episodes`, so the
+evaluation measures the rule that runs:
+
+1. `hold_or_commit`: from how long the near-field speech over the agent has gone on, hold
+   (pause) or commit the model's YIELD, or neither.
+2. `hold_through`: across micro-turns, the longest pause (`hold_max_ms`) and what happens when
+   the burst is over without a YIELD: the agent resumes (or has already, after `hold_max_ms`),
+   unless `hold_words` and the burst's words (`speech/commands.py`) were a command such as
+   "stop", which the model's YIELD, waiting for the speech to go on, would not have taken.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Callable
+
+from microturn.runtime.engine.policy import MICRO_TURN_MS, FloorAction, TurnDecision
+
+# The word check hears the burst from this long before the speech run began: the VAD counts a
+# run from its first speech chunk, a few tens of ms after the word's onset, and the recogniser
+# wants some non-speech in front of the first phone.
+WORDS_PREROLL_MS = 300
+# Only a burst this short can be a command: the commands of `speech/commands.py` last 0.35-0.8 s
+# (eSpeak voices, `scripts/short_commands.py`), and the burst counts up to the first tick after
+# the speech stops. Longer speech the model has not taken for an interruption is side talk or a
+# long backchannel; fitting the grammar's phrases to it only finds commands that are not there
+# (side talk "I will be there in a minute" heard as "one moment": `scripts/burst_words.py`).
+WORDS_MAX_BURST_MS = 1200
+
+
+def hold_or_commit(decided: TurnDecision, run_ms: float, d, forced: bool = False,
+                   p_yield: float = 0.0) -> TurnDecision:
+    """`run_ms` is how long the near-field speech over the agent has gone on (0: it is not going
+    on at the tick). The model's YIELD stands only while the speech goes on (`forced`: the
+    fallback's, always); a CONTINUE over speech going on long enough holds (pauses the voice).
+    `d`: the policy's `DecisionOptions`."""
+    if d.hold_speech_ms is None:
+        return decided
+    if decided.action is FloorAction.YIELD and not forced and (run_ms <= 0 or run_ms < d.hold_commit_ms):
+        if run_ms > 0 and p_yield >= d.hold_commit_threshold:
+            return decided
+        decided = TurnDecision(FloorAction.CONTINUE)
+    if decided.action is FloorAction.CONTINUE and run_ms >= d.hold_speech_ms:
+        return dataclasses.replace(decided, hold=True)
+    return decided
+
+
+@dataclass
+class HoldState:
+    """One session's hold across micro-turns (reset whenever the agent is not speaking)."""
+
+    held_ms: int = 0               # how long the current near-field run has held the agent (counts on past hold_max_ms)
+    burst_ms: float | None = None  # how long the burst that paused the agent has gone on; None: no such burst
+    paused: bool = False           # the last decision paused the voice
+    sounds_like_command: bool = False  # the words at the end of the near-field run were a command
+    waited_ms: int = 0                 # since then, paused for the burst's verdict
+
+
+def hold_through(decided: TurnDecision, run_ms: float, d, state: HoldState,
+                 is_command: Callable[[float], bool] | None = None, silence_ms: float | None = None) -> TurnDecision:
+    """After `hold_or_commit`: a pause lasts at most `d.hold_max_ms`, then the agent plays on
+    through the rest of the run. Updates `state`.
+
+    With `d.hold_words`, the words of a burst that paused the agent and lasted at most
+    `WORDS_MAX_BURST_MS` are checked: `is_command(window_ms)` about the last `window_ms` of the
+    microphone (the burst and `WORDS_PREROLL_MS` before it). When is the burst over? The
+    near-field run ends (`run_ms` 0) at the first gap of `d.hold_gap_ms`, but side talk dips
+    under the level gate, and pauses, mid-sentence, and a fragment of it can sound like "one
+    moment". So the burst is over only once the microphone has been silent (`silence_ms`, any
+    level; None: trust `run_ms`) longer than `d.fallback_yield_gap_ms`, the gaps a sentence
+    has; a command then is a YIELD. Meanwhile, from the end of the near-field run, the words
+    heard so far decide whether to stay paused: a "yeah" resumes at once (a pause over 0.5 s
+    reads as a real pause), a "stop" stays paused until the verdict, so the agent never
+    resumes for a moment before it stops."""
+    if decided.action is FloorAction.YIELD:
+        state.held_ms, state.burst_ms, state.paused, state.sounds_like_command = 0, None, False, False
+        return decided
+    if state.burst_ms is not None:
+        state.burst_ms += MICRO_TURN_MS
+    if run_ms <= 0:
+        state.held_ms = 0
+    else:
+        state.sounds_like_command = False
+    if decided.hold:
+        if state.burst_ms is None:  # a new burst: so far it is the run
+            state.burst_ms = run_ms
+        state.held_ms += MICRO_TURN_MS
+        if d.hold_max_ms is not None and state.held_ms > d.hold_max_ms:
+            decided = dataclasses.replace(decided, hold=False)
+    words = (d.hold_words and is_command is not None and state.burst_ms is not None
+             and state.burst_ms <= WORDS_MAX_BURST_MS)
+    if words and run_ms <= 0:
+        over = silence_ms is None or silence_ms > d.fallback_yield_gap_ms
+        window = state.burst_ms + WORDS_PREROLL_MS
+        if over:
+            state.burst_ms, state.sounds_like_command = None, False
+            if is_command(window):
+                state.paused = False
+                return TurnDecision(FloorAction.YIELD)
+        else:
+            if state.paused and not state.sounds_like_command:  # the run just ended while paused
+                state.sounds_like_command = is_command(window)
+                state.waited_ms = 0
+            elif state.sounds_like_command:
+                state.waited_ms += MICRO_TURN_MS
+            # stay paused for the verdict, which silence brings within two micro-turns; still
+            # no verdict means speech goes on under the gate: not a short command after all
+            if state.sounds_like_command and state.waited_ms < 2 * MICRO_TURN_MS:
+                decided = dataclasses.replace(decided, hold=True)
+    elif state.burst_ms is not None and run_ms <= 0 and (silence_ms is None or silence_ms > d.fallback_yield_gap_ms):
+        state.burst_ms = None  # over, and too long to be a command
+    state.paused = decided.hold
+    return decided
