@@ -152,7 +152,7 @@ def decide(probs: np.ndarray, agent_speaking: np.ndarray, decisions, gate: GateT
                 d = far_field_continues(d, gate.near[k])
             if not s:
                 hold = HoldState()
-            elif decisions.hold_speech_ms is not None:
+            elif decisions.holds:
                 run_ms = float(gate.going_on_ms[k])
                 d = hold_or_commit(d, run_ms, decisions, p_yield=float(p[yield_index]))
                 silence_ms = float(gate.silence_ms[k]) if gate.silence_ms is not None else None
@@ -442,9 +442,9 @@ class StreamedEpisodes:
 
     def score(self, decisions) -> dict[str, Any]:
         rows = []
-        gated = decisions.yield_near_field_db is not None or decisions.hold_speech_ms is not None
+        gated = decisions.yield_near_field_db is not None or decisions.holds
         gates = self.gate_traces(decisions) if gated else [None] * len(self.chosen)
-        check = self._command_check() if decisions.hold_words and decisions.hold_speech_ms is not None else None
+        check = self._command_check() if decisions.hold_words and decisions.holds else None
         for e, p, gate in zip(self.chosen, self.probs, gates):
             lo, hi = self.data.bounds[e]
             speaking = self._speaking(e)

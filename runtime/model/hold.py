@@ -39,7 +39,7 @@ def hold_or_commit(decided: TurnDecision, run_ms: float, d, forced: bool = False
     on at the tick). The model's YIELD stands only while the speech goes on (`forced`: the
     fallback's, always); a CONTINUE over speech going on long enough holds (pauses the voice).
     `d`: the policy's `DecisionOptions`."""
-    if d.hold_speech_ms is None:
+    if not d.holds:
         return decided
     if decided.action is FloorAction.YIELD and not forced and (run_ms <= 0 or run_ms < d.hold_commit_ms):
         if run_ms > 0 and p_yield >= d.hold_commit_threshold:

@@ -18,8 +18,6 @@ whatever the model says; both act between ticks through the engine's watch.
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import threading
 from collections import deque
 from dataclasses import dataclass, field
@@ -39,6 +37,7 @@ from microturn.runtime.engine.policy import (
 )
 from microturn.runtime.model.backends import make_ops
 from microturn.runtime.model.config import FLOOR_ACTIONS, N_FLAGS, get_config
+from microturn.runtime.model.decisions import DecisionOptions, decision_options  # noqa: F401 (re-exported)
 from microturn.runtime.model.features import build_turn
 from microturn.runtime.model.hold import HoldState, hold_or_commit, hold_through
 from microturn.runtime.model.layout import NONE_BYTE
@@ -48,102 +47,6 @@ from microturn.runtime.speech.commands import CommandCheck
 
 _PRIORITY_RANK = {"urgent": 0, "next_pause": 1, "when_idle": 2}
 HEARD_TURNS = 15  # hold_words hears at most the last 3 s of a session's microphone
-
-
-@dataclass
-class DecisionOptions:
-    """How the floor head's probabilities become an action, and the hard fallbacks.
-
-    take_threshold: agent silent: SPEAK once P(SPEAK) reaches this (INTERJECT likewise, with an
-        interjection pending). Lower answers sooner and takes more mid-turn pauses.
-    yield_threshold: agent speaking: YIELD once P(YIELD) reaches this. Lower stops sooner for
-        real interruptions and more often for backchannels and side talk.
-    backchannel_threshold: user speaking or pausing: BACKCHANNEL once P(BACKCHANNEL) reaches this.
-    early_take_threshold / early_take_silence_ms: below `take_threshold` but at or above this,
-        arm the engine's between-tick watch to take the turn if the user stays silent
-        `early_take_silence_ms` more: the model says "probably done" and the watch confirms
-        it at VAD resolution instead of waiting 200 ms for the next tick (1.0: off). The
-        silence counts from the tick's cut and every tick re-arms (or disarms) the watch, so
-        only values under one micro-turn can fire: a longer one never does (measured: 300-700 ms
-        left every answer to the fallback). A longer, model-gated silence timer was tried as its
-        own rule and took the short pauses (docs/training.md, "Decision rules tried").
-    early_yield_threshold / early_yield_speech_ms: likewise for yielding, if the user's speech
-        over the agent goes on `early_yield_speech_ms` more (1.0: off).
-    yield_near_field_db: the model's own YIELD also needs near-field speech in that micro-turn:
-        speech the fallback's VAD hears, within this many dB of the user's level (learnt while
-        the agent is silent; the louder of the micro-turn's level and its speech run's). With
-        no speech there is nobody to yield to; quieter speech is someone else: CONTINUE. Where
-        no user level is learnt yet, speech is enough. None (default): off; a large margin
-        (100) keeps only the "no speech, no yield" half.
-    voice_semitones: a pitch check on top of the near-field levels (`engine/speaker_pitch.py`),
-        for the model's gate and the fallback alike: speech whose median F0 is more than this
-        many semitones from the user's is another voice, not near-field, until its run has
-        lasted twice `fallback_yield_ms`. None (default): off.
-    hold_speech_ms: pause rather than cut (`TurnDecision.hold`): while the agent speaks, a
-        near-field speech run (the fallback's VAD and gate, as for `yield_near_field_db`) that
-        has lasted this long and is still going on at the tick pauses the agent's voice; the
-        model's YIELD is then taken only while the run goes on, and when the run stops without
-        one the agent resumes from where it paused. The pause is the fast stop a real
-        interruption needs; the model's YIELD, later, decides whether it was one, so a "yeah"
-        that is over by then is ridden through. None (default): off.
-    hold_gap_ms: the run counts as going on if its last speech chunk is at most this old.
-    hold_max_ms: with `hold_speech_ms`, the longest pause: speech the model has not taken for
-        a turn after that long is someone else, and the agent plays on through the rest of the
-        run (the 1 s fallback still yields to near-field speech). None: no limit.
-    hold_commit_ms: with `hold_speech_ms`, the model's YIELD also needs the run to have lasted
-        this long: a backchannel is over in about half a second, a turn goes on. The voice is
-        already paused, so waiting costs no stop latency, only the moment the user's turn
-        starts; but a one-word command shorter than this ("stop") is ridden through like a
-        "yeah" unless the model's P(YIELD) reaches `hold_commit_threshold` (default 1.01: never)
-        or `hold_words` hears it.
-    hold_words: with `hold_speech_ms`, ask the policy's `CommandCheck` (`speech/commands.py`; by
-        default pocketsphinx with a grammar of backchannel and command phrases) about a short
-        held burst once it is over: a command ("stop", "wait", "hold on") yields instead of
-        resuming (rules and timing: `model/hold.py: hold_through`). False (default): off.
-    fallback_answer_ms: answer after this much silence after user speech whatever the model
-        says (0: off). About 1.2 s: longer than the pauses people make mid-turn.
-    fallback_yield_ms: yield after this long a run of speech over the agent (0: off), if the
-        run is near-field: within `fallback_near_field_db` of the user's own level (inf: any).
-        Gaps of up to `fallback_yield_gap_ms` inside the run do not end it (a spoken sentence
-        has stop closures and breaths where the VAD dips; see `HeuristicOptions.run_gap_ms`).
-    """
-
-    take_threshold: float = 0.5
-    yield_threshold: float = 0.5
-    backchannel_threshold: float = 0.5
-    early_take_threshold: float = 1.0
-    early_take_silence_ms: int = 160
-    early_yield_threshold: float = 1.0
-    early_yield_speech_ms: int = 128
-    yield_near_field_db: float | None = None
-    fallback_answer_ms: int = 1200
-    fallback_yield_ms: int = 1000
-    fallback_near_field_db: float = 6.0
-    voice_semitones: float | None = None
-    fallback_yield_gap_ms: int = 250
-    hold_speech_ms: int | None = None
-    hold_gap_ms: int = 96
-    hold_max_ms: int | None = None
-    hold_commit_ms: int = 0
-    hold_commit_threshold: float = 1.01
-    hold_words: bool = False
-
-    def __post_init__(self) -> None:
-        for name in ("early_take_silence_ms", "early_yield_speech_ms"):
-            value = getattr(self, name)
-            if not 0 < value < MICRO_TURN_MS:
-                raise ValueError(f"{name}={value}: the early arm counts from a tick and the next tick "
-                                 f"re-arms it, so it must lie between 0 and one micro-turn ({MICRO_TURN_MS} ms)")
-
-    @property
-    def hold_margin_db(self) -> float:
-        """The near-field margin a hold judges speech by: the model's yield gate's, else the fallback's."""
-        return self.yield_near_field_db if self.yield_near_field_db is not None else self.fallback_near_field_db
-
-    @classmethod
-    def names(cls) -> set[str]:
-        """Every option's name (what `--policy-option` and `decisions.json` may set)."""
-        return {f.name for f in dataclasses.fields(cls)}
 
 
 _INDEX = {a: i for i, a in enumerate(FLOOR_ACTIONS)}
@@ -219,10 +122,10 @@ class ModelPolicy:
         self._lock = threading.Lock()
         d = self.decisions
         if fallback is None and (d.fallback_answer_ms or d.fallback_yield_ms or d.yield_near_field_db is not None
-                                 or d.hold_speech_ms is not None):
+                                 or d.holds):
             fallback = fallback_policy(d)
         self.fallback = fallback
-        if command_check is None and d.hold_words and d.hold_speech_ms is not None:
+        if command_check is None and d.hold_words and d.holds:
             from microturn.runtime.speech.commands import GrammarCommands
 
             command_check = GrammarCommands()
@@ -263,7 +166,7 @@ class ModelPolicy:
         if self.decisions.yield_near_field_db is not None:
             decisions = [self._far_field_continues(t, d) for t, d in zip(turns, decisions)]
         decisions = [_with_fallback(d, f) for d, f in zip(decisions, fallback)]
-        if self.decisions.hold_speech_ms is not None:
+        if self.decisions.holds:
             p_yield = torch.softmax(floor.float(), dim=-1)[:, _INDEX["YIELD"]].tolist()
             decisions = [self._hold_or_commit(t, d, f, p) for t, d, f, p in zip(turns, decisions, fallback, p_yield)]
         return decisions
@@ -433,19 +336,3 @@ def resolve_checkpoint(checkpoint: str | None) -> str | None:
     if not Path(checkpoint).exists():
         raise ValueError(f"checkpoint {checkpoint}: no such file or folder")
     return checkpoint
-
-
-def decision_options(checkpoint: str | None, given: dict) -> DecisionOptions:
-    """Defaults < the checkpoint's `decisions.json` < the arguments given."""
-    values = dataclasses.asdict(DecisionOptions())
-    if checkpoint:
-        folder = Path(checkpoint) if Path(checkpoint).is_dir() else Path(checkpoint).parent
-        tuned = folder / "decisions.json"
-        if tuned.is_file():
-            saved = json.loads(tuned.read_text())
-            unknown = set(saved) - set(values)
-            if unknown:
-                raise ValueError(f"{tuned}: unknown decision options {sorted(unknown)}; known: {sorted(values)}")
-            values.update(saved)
-    values.update(given)
-    return DecisionOptions(**values)

@@ -124,3 +124,15 @@ def test_open_loop_scoring_hears_the_words_as_live():
         assert gate.going_on_ms.max() >= WORDS.hold_speech_ms  # long enough to pause for
         actions[text] = decide(probs, speaking, WORDS, gate, check).tolist()
     assert YIELD in actions["stop"] and YIELD not in actions["yeah"]
+
+
+def test_the_shipped_default_pauses_first_and_hears_the_words_and_zero_turns_it_off():
+    from microturn.runtime.engine.policy import make_policy
+    from microturn.runtime.speech.commands import GrammarCommands
+
+    shipped = make_policy("model")
+    assert shipped.decisions.holds and shipped.decisions.hold_words
+    assert isinstance(shipped.command_check, GrammarCommands)
+    off = make_policy("model", hold_speech_ms=0)
+    assert not off.decisions.holds and off.command_check is None
+    assert hold_or_commit(TurnDecision(FloorAction.YIELD), 0, off.decisions) == TurnDecision(FloorAction.YIELD)
