@@ -60,9 +60,10 @@ def main() -> None:
                     continue
                 a, b = span
                 start = time.perf_counter()
-                heard = check.heard(audio[max(0, int(a * sr)):int(b * sr)])
+                clip = audio[max(0, int(a * sr)):int(b * sr)]
+                heard = check.heard(clip)
                 ms.append((time.perf_counter() - start) * 1000)
-                command = heard in check.commands
+                command = check.kind(clip) == "command"
                 counts[kind][0] += command
                 counts[kind][1] += 1
                 print(f"{kind:12s} {meta['current_turn_text']!r:34s} -> {heard!r:16s} {'COMMAND' if command else ''}")

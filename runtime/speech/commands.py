@@ -20,6 +20,7 @@ Bring your own (Whisper, a keyword spotter) by implementing `CommandCheck.is_com
 
 from __future__ import annotations
 
+import re
 from typing import Protocol, Sequence, runtime_checkable
 
 import numpy as np
@@ -36,9 +37,14 @@ class CommandCheck(Protocol):
     def is_command(self, audio: np.ndarray) -> bool: ...
 
 
-def phrase_grammar(phrases: Sequence[str]) -> str:
-    """A JSGF grammar whose sentences are exactly `phrases`."""
-    return f"#JSGF V1.0;\ngrammar burst;\npublic <s> = {' | '.join(phrases)};\n"
+def phrase_grammar(phrases: Sequence[str], repeated: Sequence[str] = ()) -> str:
+    """A JSGF grammar whose sentences are exactly one of `phrases`, or one or more of `repeated`."""
+    choices = list(phrases)
+    rules = ""
+    if repeated:
+        rules = f"<repeated> = {' | '.join(repeated)};\n"
+        choices.append("<repeated>+")
+    return f"#JSGF V1.0;\ngrammar burst;\n{rules}public <s> = {' | '.join(choices)};\n"
 
 
 class GrammarCommands:
@@ -53,16 +59,20 @@ class GrammarCommands:
             raise ValueError(f"phrases both a command and a backchannel: {sorted(overlap)}")
         self.commands = frozenset(commands)
         self.backchannels = frozenset(backchannels)
-        self.asr = PocketsphinxASR(phrase_grammar([*commands, *backchannels]))
+        # commands may come several at once ("no, wait, stop"); a backchannel comes alone
+        self.asr = PocketsphinxASR(phrase_grammar(backchannels, repeated=commands))
+        self._command_run = re.compile(rf"(?:{'|'.join(map(re.escape, commands))})(?: (?:{'|'.join(map(re.escape, commands))}))*")
 
     def heard(self, audio: np.ndarray) -> str:
         """The phrase the recogniser picked ("" or a partial one when none fits)."""
         return self.asr.transcribe(audio).text.strip()
 
     def kind(self, audio: np.ndarray) -> str:
-        """"command", "backchannel" or "none" (no whole phrase of the grammar)."""
+        """"command", "backchannel" or "none" (no whole sentence of the grammar)."""
         heard = self.heard(audio)
-        return "command" if heard in self.commands else "backchannel" if heard in self.backchannels else "none"
+        if self._command_run.fullmatch(heard):
+            return "command"
+        return "backchannel" if heard in self.backchannels else "none"
 
     def is_command(self, audio: np.ndarray) -> bool:
-        return self.heard(audio) in self.commands
+        return self.kind(audio) == "command"

@@ -23,7 +23,7 @@ def burst(text: str) -> np.ndarray:
     return np.concatenate([quiet, speak(text, VOICE).astype(np.float32), quiet])
 
 
-@pytest.mark.parametrize("text", ["stop", "wait", "stop please"])
+@pytest.mark.parametrize("text", ["stop", "wait", "stop please", "no, wait, stop"])
 def test_commands_are_heard_as_commands(check, text):
     assert check.kind(burst(text)) == "command", check.heard(burst(text))
     assert check.is_command(burst(text))
@@ -43,4 +43,4 @@ def test_it_is_a_command_check_and_refuses_ambiguous_phrase_lists():
     assert isinstance(GrammarCommands(commands=("stop",), backchannels=("yeah",)), CommandCheck)
     with pytest.raises(ValueError, match="both a command and a backchannel"):
         GrammarCommands(commands=("stop", "no"), backchannels=("no",))
-    assert phrase_grammar(["stop", "hold on"]).endswith("public <s> = stop | hold on;\n")
+    assert phrase_grammar(["yeah"], repeated=["stop", "hold on"]).endswith("public <s> = yeah | <repeated>+;\n")
