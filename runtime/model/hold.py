@@ -92,27 +92,24 @@ def hold_through(decided: TurnDecision, run_ms: float, d, state: HoldState,
         state.held_ms += MICRO_TURN_MS
         if d.hold_max_ms is not None and state.held_ms > d.hold_max_ms:
             decided = dataclasses.replace(decided, hold=False)
+    over = run_ms <= 0 and (silence_ms is None or silence_ms > d.fallback_yield_gap_ms)
     words = (d.hold_words and is_command is not None and state.burst_ms is not None
              and state.burst_ms <= WORDS_MAX_BURST_MS)
-    if words and run_ms <= 0:
-        over = silence_ms is None or silence_ms > d.fallback_yield_gap_ms
+    if state.burst_ms is not None and over:
         window = state.burst_ms + WORDS_PREROLL_MS
-        if over:
-            state.burst_ms, state.sounds_like_command = None, False
-            if is_command(window):
-                state.paused = False
-                return TurnDecision(FloorAction.YIELD)
-        else:
-            if state.paused and not state.sounds_like_command:  # the run just ended while paused
-                state.sounds_like_command = is_command(window)
-                state.waited_ms = 0
-            elif state.sounds_like_command:
-                state.waited_ms += MICRO_TURN_MS
-            # stay paused for the verdict, which silence brings within two micro-turns; still
-            # no verdict means speech goes on under the gate: not a short command after all
-            if state.sounds_like_command and state.waited_ms < 2 * MICRO_TURN_MS:
-                decided = dataclasses.replace(decided, hold=True)
-    elif state.burst_ms is not None and run_ms <= 0 and (silence_ms is None or silence_ms > d.fallback_yield_gap_ms):
-        state.burst_ms = None  # over, and too long to be a command
+        state.burst_ms, state.sounds_like_command = None, False
+        if words and is_command(window):
+            state.paused = False
+            return TurnDecision(FloorAction.YIELD)
+    elif words and run_ms <= 0:  # the near-field run has ended, the burst is not over yet
+        if state.paused and not state.sounds_like_command:  # the run just ended while paused
+            state.sounds_like_command = is_command(state.burst_ms + WORDS_PREROLL_MS)
+            state.waited_ms = 0
+        elif state.sounds_like_command:
+            state.waited_ms += MICRO_TURN_MS
+        # stay paused for the verdict, which silence brings within two micro-turns; still
+        # no verdict means speech goes on under the gate: not a short command after all
+        if state.sounds_like_command and state.waited_ms < 2 * MICRO_TURN_MS:
+            decided = dataclasses.replace(decided, hold=True)
     state.paused = decided.hold
     return decided
