@@ -2,7 +2,7 @@
 
 Decodes each overlap of the given suites with `speech/commands.py`'s `GrammarCommands` over the
 window the live policy would hear when a held burst ends: from `WORDS_PREROLL_MS` before the
-overlap starts to a little after it ends; overlaps longer than `WORDS_MAX_BURST_MS` are never
+overlap starts to a little after it ends; overlaps longer than `words_max_burst_ms` are never
 checked. Counts how often each kind of burst is heard as a command:
 
     python scripts/short_commands.py runs/val21 runs/cmd_val21
@@ -20,7 +20,8 @@ import json
 import time
 from pathlib import Path
 
-from microturn.runtime.model.hold import WORDS_MAX_BURST_MS, WORDS_PREROLL_MS
+from microturn.runtime.model.decisions import DecisionOptions
+from microturn.runtime.model.hold import WORDS_PREROLL_MS
 from microturn.runtime.speech.commands import GrammarCommands
 from microturn.runtime.speech.wav import read_wav
 
@@ -31,8 +32,8 @@ KIND = {"v1.5/user_interruption": "command", "v1.5/user_backchannel": "backchann
 def window(t0: float, t1: float) -> tuple[float, float] | None:
     """The live check's window for an overlap spoken from t0 to t1 (s): the burst from
     `WORDS_PREROLL_MS` before it to the tick after it ends (about 0.1-0.2 s later); None for
-    a burst longer than `WORDS_MAX_BURST_MS`, which is never checked."""
-    if (t1 - t0) * 1000 + 150 > WORDS_MAX_BURST_MS:
+    a burst longer than `DecisionOptions.words_max_burst_ms`, which is never checked."""
+    if (t1 - t0) * 1000 > DecisionOptions().words_max_burst_ms:
         return None
     return t0 - WORDS_PREROLL_MS / 1000, t1 + 0.15
 

@@ -64,6 +64,14 @@ class DecisionOptions:
         default pocketsphinx with a grammar of backchannel and command phrases) about a short
         held burst once it is over: a command ("stop", "wait", "hold on") yields instead of
         resuming (rules and timing: `model/hold.py: hold_through`). False (default): off.
+    words_max_burst_ms: with `hold_words`, only a burst whose speech lasted at most this long
+        is checked (from its first speech chunk to its last, at any level: the silence that
+        tells the burst is over does not count). The grammar fits its phrases to whatever it
+        hears, so the longer the speech, the more side talk is "heard" as commands. Commands
+        last 0.3-0.9 s one at a time and 1.13 s three in a row ("no, wait, stop", eSpeak;
+        1.13-1.16 s as the live VAD measures it), side talk 0.9-2.4 s. 1300 (default) leaves
+        that barge-in a margin; on the 2-hour open-loop episodes it costs the same as 1200
+        (21 false yields in 571 agent turns; 900: 19, 1500: 23).
     fallback_answer_ms: answer after this much silence after user speech whatever the model
         says (0: off). About 1.2 s: longer than the pauses people make mid-turn.
     fallback_yield_ms: yield after this long a run of speech over the agent (0: off), if the
@@ -91,6 +99,7 @@ class DecisionOptions:
     hold_commit_ms: int = 0
     hold_commit_threshold: float = 1.01
     hold_words: bool = False
+    words_max_burst_ms: int = 1300
 
     def __post_init__(self) -> None:
         for name in ("early_take_silence_ms", "early_yield_speech_ms"):

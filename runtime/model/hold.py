@@ -25,12 +25,6 @@ from microturn.runtime.engine.policy import MICRO_TURN_MS, FloorAction, TurnDeci
 # run from its first speech chunk, a few tens of ms after the word's onset, and the recogniser
 # wants some non-speech in front of the first phone.
 WORDS_PREROLL_MS = 300
-# Only a burst this short can be a command: the commands of `speech/commands.py` last 0.35-0.8 s
-# (eSpeak voices, `scripts/short_commands.py`), and the burst counts up to the first tick after
-# the speech stops. Longer speech the model has not taken for an interruption is side talk or a
-# long backchannel; fitting the grammar's phrases to it only finds commands that are not there
-# (side talk "I will be there in a minute" heard as "one moment": `scripts/burst_words.py`).
-WORDS_MAX_BURST_MS = 1200
 
 
 def hold_or_commit(decided: TurnDecision, run_ms: float, d, forced: bool = False,
@@ -66,8 +60,8 @@ def hold_through(decided: TurnDecision, run_ms: float, d, state: HoldState,
     """After `hold_or_commit`: a pause lasts at most `d.hold_max_ms`, then the agent plays on
     through the rest of the run. Updates `state`.
 
-    With `d.hold_words`, the words of a burst that paused the agent and lasted at most
-    `WORDS_MAX_BURST_MS` are checked: `is_command(window_ms)` about the last `window_ms` of the
+    With `d.hold_words`, the words of a burst that paused the agent and whose speech lasted at
+    most `d.words_max_burst_ms` are checked: `is_command(window_ms)` about the last `window_ms` of the
     microphone (the burst and `WORDS_PREROLL_MS` before it). When is the burst over? The
     near-field run ends (`run_ms` 0) at the first gap of `d.hold_gap_ms`, but side talk dips
     under the level gate, and pauses, mid-sentence, and a fragment of it can sound like "one
@@ -93,8 +87,11 @@ def hold_through(decided: TurnDecision, run_ms: float, d, state: HoldState,
         if d.hold_max_ms is not None and state.held_ms > d.hold_max_ms:
             decided = dataclasses.replace(decided, hold=False)
     over = run_ms <= 0 and (silence_ms is None or silence_ms > d.fallback_yield_gap_ms)
-    words = (d.hold_words and is_command is not None and state.burst_ms is not None
-             and state.burst_ms <= WORDS_MAX_BURST_MS)
+    # the burst's speech ends where the microphone's silence began: the ticks since then count
+    # towards the window heard, not towards the length of what was said
+    spoken_ms = None if state.burst_ms is None else state.burst_ms - min(silence_ms or 0.0, state.burst_ms)
+    words = (d.hold_words and is_command is not None and spoken_ms is not None
+             and spoken_ms <= d.words_max_burst_ms)
     if state.burst_ms is not None and over:
         window = state.burst_ms + WORDS_PREROLL_MS
         state.burst_ms, state.sounds_like_command = None, False

@@ -290,6 +290,7 @@ def make_model_policy(
     hold_commit_ms: int | None = None,
     hold_commit_threshold: float | None = None,
     hold_words: bool | None = None,
+    words_max_burst_ms: int | None = None,
 ) -> ModelPolicy:
     """The interaction model as a floor policy.
 

@@ -7,7 +7,7 @@ import numpy as np
 
 from microturn.runtime.engine.heuristic import HeuristicPolicy
 from microturn.runtime.engine.policy import FloorAction, TurnDecision, TurnInput
-from microturn.runtime.model.hold import WORDS_MAX_BURST_MS, WORDS_PREROLL_MS, HoldState, hold_or_commit, hold_through
+from microturn.runtime.model.hold import WORDS_PREROLL_MS, HoldState, hold_or_commit, hold_through
 from microturn.runtime.model.policy import DecisionOptions, ModelPolicy
 from model_helpers import make_model
 from test_model_policy_decisions import LoudVAD
@@ -60,10 +60,26 @@ def test_words_are_not_checked_when_off_or_for_long_speech():
     assert all(d.action is FloorAction.CONTINUE for d in run(SHORT, DecisionOptions(hold_speech_ms=160), off))
     assert off.windows == []
     long_talk = Heard(True)
-    ticks = [(192 + 200 * k, 0) for k in range(WORDS_MAX_BURST_MS // 200 + 1)] + [(0, 100), (0, 300)]
+    ticks = [(192 + 200 * k, 0) for k in range(WORDS.words_max_burst_ms // 200 + 1)] + [(0, 100), (0, 300)]
     out = run(ticks, heard=long_talk)
     assert long_talk.windows == [] and all(d.action is FloorAction.CONTINUE for d in out)
     assert [d.hold for d in out[:4]] == [True, True, False, False]  # hold_max_ms: then it plays on
+
+
+def test_the_silence_after_a_burst_does_not_count_towards_its_length():
+    """Three commands in a row ("no, wait, stop", about 1.1 s): by the time the microphone has
+    been silent long enough to call the burst over, the ticks since the speech began add up to
+    more than `words_max_burst_ms`; what was said did not, and it is heard."""
+    heard = Heard(True)
+    ticks = [(192 + 200 * k, 0) for k in range(5)] + [(0, 100), (0, 300)]  # speech from -192 ms to about 1.0 s
+    out = run(ticks, heard=heard)
+    spoken = 192 + 200 * 6 - 300
+    assert spoken <= WORDS.words_max_burst_ms < 192 + 200 * 6
+    assert out[-1] == TurnDecision(FloorAction.YIELD)
+    assert heard.windows[-1] == 192 + 200 * 6 + WORDS_PREROLL_MS  # the window still reaches back to the start
+    shorter = DecisionOptions(hold_speech_ms=160, hold_commit_ms=500, hold_max_ms=400, hold_words=True,
+                              words_max_burst_ms=spoken - 100)
+    assert all(d.action is FloorAction.CONTINUE for d in run(ticks, shorter, Heard(True)))
 
 
 def test_a_near_field_dip_mid_sentence_is_not_the_end_of_the_burst():
