@@ -67,8 +67,9 @@ def hold_through(decided: TurnDecision, run_ms: float, d, state: HoldState,
     under the level gate, and pauses, mid-sentence, and a fragment of it can sound like "one
     moment". So the burst is over only once the microphone has been silent (`silence_ms`, any
     level; None: trust `run_ms`) longer than `d.fallback_yield_gap_ms`, the gaps a sentence
-    has; a command then is a YIELD. Meanwhile, from the end of the near-field run, the words
-    heard so far decide whether to stay paused: a "yeah" resumes at once (a pause over 0.5 s
+    has; a command then is a YIELD. Meanwhile, when the near-field run ends and the microphone
+    is silent too (speech still heard under the gate means the burst goes on: no waiting), the
+    words heard so far decide whether to stay paused: a "yeah" resumes at once (a pause over 0.5 s
     reads as a real pause), a "stop" stays paused until the verdict, so the agent never
     resumes for a moment before it stops."""
     if decided.action is FloorAction.YIELD:
@@ -100,7 +101,9 @@ def hold_through(decided: TurnDecision, run_ms: float, d, state: HoldState,
             return TurnDecision(FloorAction.YIELD)
     elif words and run_ms <= 0:  # the near-field run has ended, the burst is not over yet
         if state.paused and not state.sounds_like_command:  # the run just ended while paused
-            state.sounds_like_command = is_command(state.burst_ms + WORDS_PREROLL_MS)
+            # speech still heard under the level gate: the burst goes on, nothing to wait for
+            still_talking = silence_ms is not None and silence_ms <= 0
+            state.sounds_like_command = not still_talking and is_command(state.burst_ms + WORDS_PREROLL_MS)
             state.waited_ms = 0
         elif state.sounds_like_command:
             state.waited_ms += MICRO_TURN_MS

@@ -83,15 +83,26 @@ def test_the_silence_after_a_burst_does_not_count_towards_its_length():
 
 
 def test_a_near_field_dip_mid_sentence_is_not_the_end_of_the_burst():
-    """The near-field run stops but the microphone is not silent (speech under the level gate):
-    a fragment that sounds like a command keeps the pause, and a burst that then goes on past
-    the word limit is never taken for one."""
+    """The near-field run stops but the microphone still hears speech under the level gate: no
+    check and no waiting, the agent plays on at once (waiting there kept side talk paused over
+    0.5 s); a burst that then goes on past the word limit is never taken for a command."""
     heard = Heard(True)
     ticks = [(192, 0), (384, 0), (0, 0), (0, 0)] + [(0, 0)] * 4 + [(0, 300)]
     out = run(ticks, heard=heard)
     assert all(d.action is FloorAction.CONTINUE for d in out)
+    assert heard.windows == []
+    assert [d.hold for d in out] == [True, True] + [False] * 7
+
+
+def test_a_fragment_that_sounds_like_a_command_is_waited_for_two_ticks_at_most():
+    """The run ends and the microphone goes quiet, so the words are heard and sound like a
+    command; then the speech comes back under the gate and goes on past the word limit: paused
+    for the verdict two micro-turns at most, then it plays on, and no YIELD."""
+    heard = Heard(True)
+    ticks = [(192, 0), (384, 0), (0, 100), (0, 0)] + [(0, 0)] * 4 + [(0, 300)]
+    out = run(ticks, heard=heard)
+    assert all(d.action is FloorAction.CONTINUE for d in out)
     assert len(heard.windows) == 1  # checked once at the run's end, never again once too long
-    # paused for the verdict for two micro-turns at most, then it plays on
     assert [d.hold for d in out] == [True, True, True, True, False, False, False, False, False]
 
 
