@@ -156,7 +156,8 @@ def decide(probs: np.ndarray, agent_speaking: np.ndarray, decisions, gate: GateT
                 run_ms = float(gate.going_on_ms[k])
                 d = hold_or_commit(d, run_ms, decisions, p_yield=float(p[yield_index]))
                 silence_ms = float(gate.silence_ms[k]) if gate.silence_ms is not None else None
-                d = hold_through(d, run_ms, decisions, hold, gate.command_check(k, command_check), silence_ms)
+                d = hold_through(d, run_ms, decisions, hold, gate.command_check(k, command_check), silence_ms,
+                                 p_yield=float(p[yield_index]))
         out[k] = FLOOR_ACTIONS.index(d.action.value)
     return out
 

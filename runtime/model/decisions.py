@@ -54,6 +54,9 @@ class DecisionOptions:
     hold_max_ms: with `hold_speech_ms`, the longest pause: speech the model has not taken for
         a turn after that long is someone else, and the agent plays on through the rest of the
         run (the 1 s fallback still yields to near-field speech). None: no limit.
+    hold_lean_threshold: with `hold_max_ms`, the pause outlasts it while the model's P(YIELD)
+        is at least this (it leans towards an interruption but has not committed), so a later
+        YIELD does not come after the voice has resumed. None (default): off.
     hold_commit_ms: with `hold_speech_ms`, the model's YIELD also needs the run to have lasted
         this long: a backchannel is over in about half a second, a turn goes on. The voice is
         already paused, so waiting costs no stop latency, only the moment the user's turn
@@ -98,6 +101,7 @@ class DecisionOptions:
     hold_max_ms: int | None = None
     hold_commit_ms: int = 0
     hold_commit_threshold: float = 1.01
+    hold_lean_threshold: float | None = None
     hold_words: bool = False
     words_max_burst_ms: int = 1300
 

@@ -56,9 +56,11 @@ class HoldState:
 
 
 def hold_through(decided: TurnDecision, run_ms: float, d, state: HoldState,
-                 is_command: Callable[[float], bool] | None = None, silence_ms: float | None = None) -> TurnDecision:
-    """After `hold_or_commit`: a pause lasts at most `d.hold_max_ms`, then the agent plays on
-    through the rest of the run. Updates `state`.
+                 is_command: Callable[[float], bool] | None = None, silence_ms: float | None = None,
+                 p_yield: float = 0.0) -> TurnDecision:
+    """After `hold_or_commit`: a pause lasts at most `d.hold_max_ms` (longer while the model's
+    `p_yield` is at least `d.hold_lean_threshold`), then the agent plays on through the rest of
+    the run. Updates `state`.
 
     With `d.hold_words`, the words of a burst that paused the agent and whose speech lasted at
     most `d.words_max_burst_ms` are checked: `is_command(window_ms)` about the last `window_ms` of the
@@ -85,7 +87,8 @@ def hold_through(decided: TurnDecision, run_ms: float, d, state: HoldState,
         if state.burst_ms is None:  # a new burst: so far it is the run
             state.burst_ms = run_ms
         state.held_ms += MICRO_TURN_MS
-        if d.hold_max_ms is not None and state.held_ms > d.hold_max_ms:
+        leaning = d.hold_lean_threshold is not None and p_yield >= d.hold_lean_threshold
+        if d.hold_max_ms is not None and state.held_ms > d.hold_max_ms and not leaning:
             decided = dataclasses.replace(decided, hold=False)
     over = run_ms <= 0 and (silence_ms is None or silence_ms > d.fallback_yield_gap_ms)
     # the burst's speech ends where the microphone's silence began: the ticks since then count

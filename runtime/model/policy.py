@@ -193,7 +193,8 @@ class ModelPolicy:
                 audio = np.concatenate(heard)
                 return self.command_check.is_command(audio[-int(window_ms * SAMPLES_PER_TURN / MICRO_TURN_MS):])
         silence_ms = getattr(self.fallback, "silence_ms", lambda _: None)(sid)
-        return hold_through(decided, run_ms, d, self._holds.setdefault(sid, HoldState()), is_command, silence_ms)
+        return hold_through(decided, run_ms, d, self._holds.setdefault(sid, HoldState()), is_command, silence_ms,
+                            p_yield=p_yield)
 
     def _far_field_continues(self, turn: TurnInput, decided: TurnDecision) -> TurnDecision:
         gate = getattr(self.fallback, "speech_near_field", None)
@@ -289,6 +290,7 @@ def make_model_policy(
     hold_max_ms: int | None = None,
     hold_commit_ms: int | None = None,
     hold_commit_threshold: float | None = None,
+    hold_lean_threshold: float | None = None,
     hold_words: bool | None = None,
     words_max_burst_ms: int | None = None,
 ) -> ModelPolicy:

@@ -3,6 +3,8 @@ a held "stop" into a YIELD while a held "yeah" resumes."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from microturn.runtime.engine.heuristic import HeuristicPolicy
@@ -163,3 +165,20 @@ def test_the_shipped_default_pauses_first_and_hears_the_words_and_zero_turns_it_
     off = make_policy("model", hold_speech_ms=0)
     assert not off.decisions.holds and off.command_check is None
     assert hold_or_commit(TurnDecision(FloorAction.YIELD), 0, off.decisions) == TurnDecision(FloorAction.YIELD)
+
+
+def test_the_pause_outlasts_hold_max_while_the_model_leans_towards_yielding():
+    """`hold_lean_threshold`: past `hold_max_ms` the voice stays paused while P(YIELD) is at
+    least the threshold (an interruption the model has not committed to yet), and resumes
+    when it drops; off (None), the pause ends at `hold_max_ms` whatever P(YIELD) says."""
+    lean = DecisionOptions(hold_speech_ms=160, hold_commit_ms=500, hold_max_ms=400, hold_lean_threshold=0.4)
+    ticks = [192 + 200 * k for k in range(5)]  # a run going on for five micro-turns
+    p_yield = [0.3, 0.45, 0.5, 0.5, 0.2]
+
+    def holds(d):
+        state = HoldState()
+        return [hold_through(hold_or_commit(CONTINUE, r, d, p_yield=p), r, d, state, p_yield=p).hold
+                for r, p in zip(ticks, p_yield)]
+
+    assert holds(lean) == [True, True, True, True, False]
+    assert holds(dataclasses.replace(lean, hold_lean_threshold=None)) == [True, True, False, False, False]
