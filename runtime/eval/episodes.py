@@ -116,6 +116,7 @@ class GateTrace:
         """`hold_through`'s word check at micro-turn k: `check` (a CommandCheck) over the
         microphone's last `window_ms` up to the tick (remembered: `score` runs it per setting)."""
         from microturn.runtime.engine.policy import SAMPLES_PER_TURN
+        from microturn.runtime.model.hold import window_samples
 
         if self.audio is None or check is None:
             return None
@@ -124,7 +125,7 @@ class GateTrace:
             key = (k, int(window_ms))
             if key not in self._words:
                 end = (k + 1) * SAMPLES_PER_TURN
-                start = max(0, end - int(window_ms * SAMPLES_PER_TURN / MICRO_TURN_MS))
+                start = max(0, end - window_samples(window_ms))
                 self._words[key] = check.is_command(self.audio[start:end].astype(np.float32) / 32768.0)
             return self._words[key]
 

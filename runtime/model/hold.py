@@ -19,12 +19,17 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Callable
 
-from microturn.runtime.engine.policy import MICRO_TURN_MS, FloorAction, TurnDecision
+from microturn.runtime.engine.policy import MICRO_TURN_MS, SAMPLES_PER_TURN, FloorAction, TurnDecision
 
 # The word check hears the burst from this long before the speech run began: the VAD counts a
 # run from its first speech chunk, a few tens of ms after the word's onset, and the recogniser
 # wants some non-speech in front of the first phone.
 WORDS_PREROLL_MS = 300
+
+
+def window_samples(window_ms: float) -> int:
+    """How many microphone samples the word check's `window_ms` covers."""
+    return int(window_ms * SAMPLES_PER_TURN / MICRO_TURN_MS)
 
 
 def hold_or_commit(decided: TurnDecision, run_ms: float, d, forced: bool = False,

@@ -28,7 +28,6 @@ import numpy as np
 import torch
 
 from microturn.runtime.engine.policy import (
-    MICRO_TURN_MS,
     SAMPLES_PER_TURN,
     FloorAction,
     TurnDecision,
@@ -39,7 +38,7 @@ from microturn.runtime.model.backends import make_ops
 from microturn.runtime.model.config import FLOOR_ACTIONS, N_FLAGS, get_config
 from microturn.runtime.model.decisions import DecisionOptions, decision_options  # noqa: F401 (re-exported)
 from microturn.runtime.model.features import build_turn
-from microturn.runtime.model.hold import HoldState, hold_or_commit, hold_through
+from microturn.runtime.model.hold import HoldState, hold_or_commit, hold_through, window_samples
 from microturn.runtime.model.layout import NONE_BYTE
 from microturn.runtime.model.streaming import StreamingSessions
 from microturn.runtime.model.transformer import InteractionModel
@@ -191,7 +190,7 @@ class ModelPolicy:
         if heard is not None:
             def is_command(window_ms: float) -> bool:
                 audio = np.concatenate(heard)
-                return self.command_check.is_command(audio[-int(window_ms * SAMPLES_PER_TURN / MICRO_TURN_MS):])
+                return self.command_check.is_command(audio[-window_samples(window_ms):])
         silence_ms = getattr(self.fallback, "silence_ms", lambda _: None)(sid)
         return hold_through(decided, run_ms, d, self._holds.setdefault(sid, HoldState()), is_command, silence_ms,
                             p_yield=p_yield)
