@@ -157,8 +157,10 @@ class Engine:
         vad = await self.run_step(self.speech.vad_factory)
         watch_vad = await self.run_step(self.speech.vad_factory)
         asr = await self.run_speech(lambda: self.speech.asr_for(grammar))
+        turn_words = await self.run_speech(lambda: self.speech.turn_words_for(grammar))
         await self.run_step(lambda: self.policy.open(session_id))
-        session = LiveSession(self, session_id, room, identity, send_event, agent, vad, asr, watch_vad)
+        session = LiveSession(self, session_id, room, identity, send_event, agent, vad, asr, watch_vad,
+                              turn_words=turn_words)
         self.sessions[session_id] = session
         self.stats.live_sessions = len(self.sessions)
         session.emit("session.started", session_id=session_id)

@@ -20,6 +20,11 @@ the recogniser still decodes the utterance as one piece of audio. Re-feeding cos
 time that grows with the utterance, so utterances longer than `SPECULATE_MAX_MS` are not
 finalised speculatively (a long turn pays the ~100 ms once, at its end).
 
+The turn-end word check. With a `TurnWordsCheck` (an app grammar's: `speech/grammar_fit.py`),
+every speculative decode also asks it whether the utterance so far is a whole request; the
+verdict goes to the floor policy (`TurnInput.words_complete`, valid while the user stays silent)
+and, as soon as it is in, to the session (`on_words`), which can take the turn between ticks.
+
 Recogniser calls can block (finalising takes ~100 ms), so every call runs in an executor, one
 after another per session (a chain of tasks keeps their order).
 """
@@ -34,6 +39,7 @@ import numpy as np
 
 from microturn.runtime.engine.policy import MICRO_TURN_MS, SAMPLE_RATE
 from microturn.runtime.speech.base import ASR, VAD
+from microturn.runtime.speech.grammar_fit import TurnWordsCheck
 
 
 SPECULATE_AFTER_MS = 64     # pause (2 Silero chunks) after which the utterance is finalised speculatively
@@ -90,8 +96,12 @@ class UserListener:
                  run_blocking: Callable[[Callable[[], object]], Awaitable[object]],
                  track: Callable[[asyncio.Task], None],
                  on_speech_started: Callable[[int], None], on_speech_stopped: Callable[[int], None],
-                 on_partial: Callable[[str], None], on_final: Callable[[str, int, int], None]):
+                 on_partial: Callable[[str], None], on_final: Callable[[str, int, int], None],
+                 turn_words: TurnWordsCheck | None = None, on_words: Callable[[bool], None] | None = None):
         self._asr = asr
+        self._turn_words = turn_words     # the turn-end word check, run with every speculative decode
+        self._on_words = on_words
+        self._words: tuple[int, bool] | None = None   # (last speech ms it covers, whole request?)
         self.partials = partials          # stream to the recogniser (partials) or decode at the end
         self._buffer: list[np.ndarray] = []
         self.pause_ms = pause_ms
@@ -239,16 +249,46 @@ class UserListener:
         streaming = self.partials and self._stream_live
         self._stream_live = False
 
+        check = self._turn_words
+
         def decode():
             if streaming:
                 stream, self._stream = self._stream, None
-                return stream.finish() if stream is not None else None
-            return self._asr.transcribe(np.concatenate(buffered))
+                transcript = stream.finish() if stream is not None else None
+            else:
+                transcript = self._asr.transcribe(np.concatenate(buffered))
+            return transcript, self._judge(check, buffered)
 
-        def keep(transcript: object) -> None:
+        def keep(result: object) -> None:
+            transcript, complete = result
             self._spec = (key, transcript)
+            if complete is not None:
+                self._words = (key, complete)
+                if self._on_words is not None and self._last_speech_ms == key:
+                    self._on_words(complete)
 
         self._chain(decode, keep)
+
+    @staticmethod
+    def _judge(check: TurnWordsCheck | None, buffered: list[np.ndarray]) -> bool | None:
+        """The turn-end word check on the utterance so far (None: no check, or it failed)."""
+        if check is None:
+            return None
+        try:
+            return bool(check.complete(np.concatenate(buffered)))
+        except Exception as exc:  # a failing check costs its verdict, not the transcript
+            import logging
+
+            logging.getLogger(__name__).warning("turn-end word check failed: %s", exc)
+            return None
+
+    @property
+    def words_complete(self) -> bool | None:
+        """The word check's verdict on the utterance as it was when the user last stopped
+        speaking; None while they speak again, before the check returns, or without one."""
+        if self._words is None or not self.in_utterance or self._words[0] != self._last_speech_ms:
+            return None
+        return self._words[1]
 
     def _finish(self) -> None:
         self.in_utterance = False

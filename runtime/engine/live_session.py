@@ -40,7 +40,7 @@ class LiveSession:
     """One live conversation inside the engine (implements `engine.ports.SessionPort`)."""
 
     def __init__(self, engine: "Engine", session_id: str, room: str, identity: str, send_event: EventSink,
-                 agent: Any, vad: Any, asr: Any, watch_vad: Any = None):
+                 agent: Any, vad: Any, asr: Any, watch_vad: Any = None, turn_words: Any = None):
         self.engine = engine
         self.session_id = session_id
         self.room = room
@@ -79,8 +79,9 @@ class LiveSession:
             on_speech_started=lambda ms: self.emit("user.speech.started", media_ms=ms),
             on_speech_stopped=lambda ms: self.emit("user.speech.stopped", media_ms=ms),
             on_partial=lambda text: self.emit("transcript.delta", role="user", text=text),
-            on_final=self._user_final,
+            on_final=self._user_final, turn_words=turn_words, on_words=self._words_heard,
         )
+        self._speak_if_words_complete = False  # the last decision asked to take the turn on a whole request
         # The agent's side of the message seam: an in-process `AgentRunner`, or whatever the
         # agent object makes itself (a remote worker's stand-in has `make_runner`). A runner has
         # deliver(dict), async aclose() and a `busy` flag.
@@ -332,6 +333,7 @@ class LiveSession:
             video_changed=self._video_changed, text=self._texts, agent_speaking=self.voice.speaking,
             agent_text=current.text if current is not None else "",
             interjections=self.interjections.for_policy(), timer_due=bool(due),
+            words_complete=self.listener.words_complete,
         )
         self._texts, self._video_changed = [], False
         return turn
@@ -376,6 +378,8 @@ class LiveSession:
         if self.watch is not None:
             self.watch.arm_for(decision, agent_speaking=self.voice.speaking, user_turn_open=self.user_turn_open,
                                from_pos=self._cut_pos)
+        # after listener.update, which may just have started the word check this decision waits for
+        self._speak_if_words_complete = decision.speak_if_words_complete and decision.action is FloorAction.LISTEN
         for p in self.interjections.expire(self.media_ms):
             self._drop(p, "expired")
         requested = decision.interjection_id if decision.action is FloorAction.INTERJECT else None
@@ -425,6 +429,19 @@ class LiveSession:
             self._yield_floor(at_ms)
         else:
             self._take_turn(at_ms)
+
+    def _words_heard(self, complete: bool) -> None:
+        """The turn-end word check on the user's words so far came back (between ticks). If the
+        last decision asked for it (`speak_if_words_complete`) and the words are a whole request,
+        take the turn now, provided the watch heard no speech since that decision's input."""
+        if not (complete and self._speak_if_words_complete) or self.closed or self.watch is None:
+            return  # without a watch, the next tick's decision sees the verdict (`words_complete`)
+        if not self.user_turn_open or self.voice.speaking:
+            return
+        heard_to = self.watch.floor.silent_since(self._cut_pos)
+        if heard_to is not None:
+            self._speak_if_words_complete = False
+            self._watch_fired("speak", heard_to)
 
     async def _end_user_turn(self, media_ms: int | None = None) -> None:
         text, start_ms, end_ms = await self.listener.end_turn()

@@ -55,6 +55,10 @@ class TurnInput:
     agent_text: str = ""                # what the agent is saying now ("" when silent)
     interjections: list[PendingInterjection] = field(default_factory=list)
     timer_due: bool = False             # an app timer fell due during this micro-turn
+    # The turn-end word check (speech/grammar_fit.py) on the user's words so far, made when they
+    # last stopped speaking: True = a whole request of the app's grammar, False = not (a prefix,
+    # or speech outside the grammar), None = no verdict (no check, speech since, or not decoded).
+    words_complete: bool | None = None
 
 
 @dataclass
@@ -75,6 +79,9 @@ class TurnDecision:
     # micro-turn (someone is talking over it and it is not yet clear whether they are cutting
     # in); the next decision without it resumes from the same sample, a YIELD cuts as usual.
     hold: bool = False
+    # with LISTEN: take the turn as soon as the turn-end word check, still running when this
+    # decision was made, finds the user's words a whole request (and they are still silent).
+    speak_if_words_complete: bool = False
 
 
 @runtime_checkable

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from microturn.runtime.speech.base import ASR, TTS, VAD
+from microturn.runtime.speech.grammar_fit import TurnWordsCheck
 
 
 @dataclass
@@ -22,15 +23,20 @@ class SpeechServices:
     tts: the synthesiser for agent speech.
     asr_for_grammar: builds a recogniser for an agent's JSGF `asr_grammar`; None means the
         grammar is ignored and `asr` is used. Recognisers built here are cached per grammar.
+    turn_words_for_grammar: builds the turn-end word check (`TurnWordsCheck`) for a grammar,
+        which tells the floor policy whether the user's words so far are a whole request;
+        None: no check. Cached per grammar too.
     """
 
     vad_factory: Callable[[], VAD]
     asr: ASR
     tts: TTS
     asr_for_grammar: Callable[[str], ASR] | None = None
+    turn_words_for_grammar: Callable[[str], TurnWordsCheck] | None = None
 
     def __post_init__(self) -> None:
         self._grammar_asr: dict[str, ASR] = {}
+        self._turn_words: dict[str, TurnWordsCheck] = {}
 
     def asr_for(self, grammar: str | None) -> ASR:
         """The recogniser to use for an agent with this `asr_grammar` (None: the general one)."""
@@ -41,10 +47,22 @@ class SpeechServices:
             asr = self._grammar_asr[grammar] = self.asr_for_grammar(grammar)
         return asr
 
+    def turn_words_for(self, grammar: str | None) -> TurnWordsCheck | None:
+        """The turn-end word check for an agent with this `asr_grammar` (None: none, as for an
+        agent without a grammar: only a grammar says what a whole request is)."""
+        if not grammar or self.turn_words_for_grammar is None:
+            return None
+        check = self._turn_words.get(grammar)
+        if check is None:
+            check = self._turn_words[grammar] = self.turn_words_for_grammar(grammar)
+        return check
+
 
 def default_speech_services(voice: str = "en-us", rate: int = 175) -> SpeechServices:
-    """The bundled offline providers: Silero VAD, pocketsphinx (grammar-aware) and eSpeak NG."""
+    """The bundled offline providers: Silero VAD, pocketsphinx (grammar-aware, with the turn-end
+    word check for grammars) and eSpeak NG."""
     from microturn.runtime.speech.espeak import EspeakTTS
+    from microturn.runtime.speech.grammar_fit import GrammarFit
     from microturn.runtime.speech.silero import SileroVAD
     from microturn.runtime.speech.sphinx import PocketsphinxASR
 
@@ -53,4 +71,5 @@ def default_speech_services(voice: str = "en-us", rate: int = 175) -> SpeechServ
         asr=PocketsphinxASR(),
         tts=EspeakTTS(voice=voice, rate=rate),
         asr_for_grammar=lambda jsgf: PocketsphinxASR(jsgf=jsgf),
+        turn_words_for_grammar=GrammarFit,
     )

@@ -64,6 +64,14 @@ class FloorWatch:
                 return fired
         return None
 
+    def silent_since(self, pos: int) -> int | None:
+        """The input position up to which every chunk heard after `pos` was silent (`pos` itself
+        when none has been scored yet), or None if one of them was speech."""
+        after = [(end, speech) for end, speech, _ in self._recent if end > pos]
+        if any(speech for _, speech in after):
+            return None
+        return after[-1][0] if after else pos
+
     def disarm(self) -> None:
         self._arm = None
 

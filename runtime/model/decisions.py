@@ -75,6 +75,14 @@ class DecisionOptions:
         1.13-1.16 s as the live VAD measures it), side talk 0.9-2.4 s. 1300 (default) leaves
         that barge-in a margin; on the 2-hour open-loop episodes it costs the same as 1200
         (21 false yields in 571 agent turns; 900: 19, 1500: 23).
+    turn_words: take the turn as soon as the engine's turn-end word check (an app grammar's:
+        `speech/grammar_fit.py`) finds the user's words so far a whole request and they are
+        silent, whatever P(SPEAK) says: at the tick if the verdict is in, else between ticks
+        when it comes (`TurnDecision.speak_if_words_complete`). Only sessions whose agent has a
+        grammar get verdicts; others are decided as before. False (default): off.
+    turn_words_wait: with `turn_words`, a verdict of "not a whole request" (a prefix such as
+        "what is seven times", or speech the grammar does not fit) also stops the model from
+        taking the turn; the answer fallback (`fallback_answer_ms`) still comes. False (default).
     fallback_answer_ms: answer after this much silence after user speech whatever the model
         says (0: off). About 1.2 s: longer than the pauses people make mid-turn.
     fallback_yield_ms: yield after this long a run of speech over the agent (0: off), if the
@@ -104,6 +112,8 @@ class DecisionOptions:
     hold_lean_threshold: float | None = None
     hold_words: bool = False
     words_max_burst_ms: int = 1300
+    turn_words: bool = False
+    turn_words_wait: bool = False
 
     def __post_init__(self) -> None:
         for name in ("early_take_silence_ms", "early_yield_speech_ms"):

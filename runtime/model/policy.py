@@ -18,6 +18,7 @@ whatever the model says; both act between ticks through the engine's watch.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections import deque
 from dataclasses import dataclass, field
@@ -165,6 +166,8 @@ class ModelPolicy:
         if self.decisions.yield_near_field_db is not None:
             decisions = [self._far_field_continues(t, d) for t, d in zip(turns, decisions)]
         decisions = [_with_fallback(d, f) for d, f in zip(decisions, fallback)]
+        if self.decisions.turn_words:
+            decisions = [self._turn_words(t, d, f) for t, d, f in zip(turns, decisions, fallback)]
         if self.decisions.holds:
             p_yield = torch.softmax(floor.float(), dim=-1)[:, _INDEX["YIELD"]].tolist()
             decisions = [self._hold_or_commit(t, d, f, p) for t, d, f, p in zip(turns, decisions, fallback, p_yield)]
@@ -194,6 +197,22 @@ class ModelPolicy:
         silence_ms = getattr(self.fallback, "silence_ms", lambda _: None)(sid)
         return hold_through(decided, run_ms, d, self._holds.setdefault(sid, HoldState()), is_command, silence_ms,
                             p_yield=p_yield)
+
+    def _turn_words(self, turn: TurnInput, decided: TurnDecision, fallback: TurnDecision) -> TurnDecision:
+        """`DecisionOptions.turn_words`: the words of a whole request end the user's turn."""
+        silence_ms = getattr(self.fallback, "silence_ms", lambda _: None)(turn.session_id)
+        if turn.agent_speaking or turn.interjections or not silence_ms:  # None or 0: speech at the tick
+            return decided
+        verdict = turn.words_complete
+        if decided.action is FloorAction.LISTEN:
+            if verdict:
+                return TurnDecision(FloorAction.SPEAK)
+            if verdict is None:
+                return dataclasses.replace(decided, speak_if_words_complete=True)
+        elif (decided.action is FloorAction.SPEAK and verdict is False and self.decisions.turn_words_wait
+              and fallback.action is not FloorAction.SPEAK):
+            return TurnDecision(FloorAction.LISTEN, speak_after_silence_ms=fallback.speak_after_silence_ms)
+        return decided
 
     def _far_field_continues(self, turn: TurnInput, decided: TurnDecision) -> TurnDecision:
         gate = getattr(self.fallback, "speech_near_field", None)
@@ -292,6 +311,8 @@ def make_model_policy(
     hold_lean_threshold: float | None = None,
     hold_words: bool | None = None,
     words_max_burst_ms: int | None = None,
+    turn_words: bool | None = None,
+    turn_words_wait: bool | None = None,
 ) -> ModelPolicy:
     """The interaction model as a floor policy.
 

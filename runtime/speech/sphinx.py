@@ -86,13 +86,19 @@ def _check_audio(audio: np.ndarray) -> np.ndarray:
 class _Decoder:
     """One pocketsphinx decoder with its search selected and warmed. One user at a time."""
 
-    def __init__(self, jsgf: str | None, options: SphinxOptions) -> None:
-        from pocketsphinx import Decoder
+    def __init__(self, jsgf: str | None, options: SphinxOptions, phone_loop: bool = False) -> None:
+        from pocketsphinx import Decoder, get_model_path
 
         self.options = options
         self._rng = np.random.default_rng(options.seed)
         self.final_pass = options.final_pass if options.final_pass is not None else jsgf is not None
-        if jsgf is None:
+        self.score = 0.0  # the last hypothesis's path score (log domain), see `result`
+        if phone_loop:
+            # pocketsphinx's allphone search: the best phone sequence under a phone bigram LM,
+            # a free loop that fits any speech (grammar_fit.py compares grammars against it)
+            self.ps = Decoder(samprate=SAMPLE_RATE, lm=None, loglevel="FATAL",
+                              allphone=f"{get_model_path()}/en-us/en-us-phone.lm.bin")
+        elif jsgf is None:
             # fwdflat (a second, flat-lexicon pass) made the general LM slower *and* worse on
             # synthetic speech here: 57% vs 47% WER on 51 words of everyday sentences.
             self.ps = Decoder(samprate=SAMPLE_RATE, loglevel="FATAL", fwdflat=False)
@@ -156,6 +162,8 @@ class _Decoder:
         """The decoder's hypothesis; word times shifted by `offset_s` (the padding) and clamped
         to the utterance, since the last word often absorbs some of the trailing padding."""
         hyp = self.ps.hyp()
+        # the Python binding hands the score through logmath's exp; its log is the path score
+        self.score = float(np.log(hyp.score)) if hyp is not None and hyp.score > 0 else float("-inf")
         words = [
             (_clean(s.word), s.start_frame / FRAME_RATE - offset_s, (s.end_frame + 1) / FRAME_RATE - offset_s)
             for s in (self.ps.seg() or [])

@@ -1,0 +1,66 @@
+"""How the turn-end word check (`speech/grammar_fit.py`) judges an eval suite's mid-turn pauses and
+finished questions, cut as the engine cuts them: from one micro-turn before the first speech to
+the first tick with at least 64 ms of silence after it (where the engine decodes speculatively).
+
+    python scripts/turn_words.py SUITE [SUITE ...] [--min-fit X] [--verbose]
+
+For each item: the grammar's words, their fit against the phone loop per second, and whether the
+check calls the turn complete. A pause item's words (its first half) should not be complete; a
+turn item's (the whole question) should. docs/training.md has what it printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from microturn.runtime.apps import load_app
+from microturn.runtime.speech.grammar_fit import MIN_FIT_PER_S, GrammarFit
+from microturn.runtime.speech.wav import read_wav
+
+RATE = 16000
+TICK_S = 0.2
+SPECULATE_AFTER_S = 0.064  # engine/listener.py SPECULATE_AFTER_MS
+TASKS = {"v1/synthetic_pause_handling": "pause", "v1/synthetic_turn_taking": "turn"}
+
+
+def utterance(audio: np.ndarray, end_s: float) -> np.ndarray:
+    """The engine's buffer at its speculative decode: whole ticks from the one before the first
+    speech to the first tick boundary at least SPECULATE_AFTER_S after `end_s`."""
+    loud = np.nonzero(np.abs(audio[: int(end_s * RATE)]) > 0.01)[0]
+    first = loud[0] / RATE if len(loud) else 0.0
+    start = max(0.0, (np.floor(first / TICK_S) - 1) * TICK_S)
+    stop = np.ceil((end_s + SPECULATE_AFTER_S) / TICK_S) * TICK_S
+    return audio[int(start * RATE): int(stop * RATE)].astype(np.float32)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("suites", nargs="+", type=Path)
+    ap.add_argument("--min-fit", type=float, default=MIN_FIT_PER_S)
+    ap.add_argument("--verbose", action="store_true", help="one line per item")
+    args = ap.parse_args()
+    check = GrammarFit(load_app().asr_grammar, min_fit_per_s=args.min_fit)
+    summary: dict[str, dict[str, int]] = {}
+    for suite in args.suites:
+        for task, kind in TASKS.items():
+            for item in sorted(p for p in (suite / task).iterdir() if p.is_dir()):
+                truth = json.loads((item / "truth.json").read_text())
+                audio, _ = read_wav(item / "input.wav")
+                text, fit = check.judge(utterance(audio, truth["event"][0]))
+                complete = fit >= args.min_fit and check.accepts(text)
+                row = summary.setdefault(f"{suite.name} {kind}", {"items": 0, "complete": 0})
+                row["items"] += 1
+                row["complete"] += complete
+                if args.verbose:
+                    print(f"{suite.name} {kind} {item.name} fit {fit:+.3f}/s {'COMPLETE' if complete else '-':8} {text!r}")
+    for name, row in summary.items():
+        print(f"{name}: {row['complete']} of {row['items']} complete")
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
