@@ -29,7 +29,11 @@ class Agent:
     """Base class for agents. Override the hooks you need; declare tools with `@tool` methods.
 
     `asr_grammar` may hold a JSGF grammar: for a narrow domain (numbers, commands) it makes the
-    speech recogniser far more accurate than the general language model.
+    speech recogniser far more accurate than the general language model. It also tells the
+    engine what a whole request is: when the user pauses on a whole sentence of the grammar the
+    default floor policy answers at once, and a prefix of one ("what is seven times") or speech
+    the grammar does not fit is waited through (`speech/grammar_fit.py`). Its first public rule
+    is the request.
     """
 
     asr_grammar: ClassVar[str | None] = None
