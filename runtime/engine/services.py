@@ -36,7 +36,7 @@ class SpeechServices:
 
     def __post_init__(self) -> None:
         self._grammar_asr: dict[str, ASR] = {}
-        self._turn_words: dict[str, TurnWordsCheck] = {}
+        self._turn_words: dict[str, TurnWordsCheck | None] = {}
 
     def asr_for(self, grammar: str | None) -> ASR:
         """The recogniser to use for an agent with this `asr_grammar` (None: the general one)."""
@@ -52,10 +52,15 @@ class SpeechServices:
         agent without a grammar: only a grammar says what a whole request is)."""
         if not grammar or self.turn_words_for_grammar is None:
             return None
-        check = self._turn_words.get(grammar)
-        if check is None:
-            check = self._turn_words[grammar] = self.turn_words_for_grammar(grammar)
-        return check
+        if grammar not in self._turn_words:
+            try:
+                self._turn_words[grammar] = self.turn_words_for_grammar(grammar)
+            except Exception as exc:  # the check only speeds answers up: without it, sessions still run
+                import logging
+
+                logging.getLogger(__name__).warning("no turn-end word check for this grammar: %s", exc)
+                self._turn_words[grammar] = None
+        return self._turn_words[grammar]
 
 
 def default_speech_services(voice: str = "en-us", rate: int = 175) -> SpeechServices:

@@ -7,10 +7,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from engine_doubles import doubles, script, silence, speech
 
 from examples.arithmetic import ArithmeticAgent
+from microturn import Agent
+from microturn.runtime.engine.clock import VirtualClock
+from microturn.runtime.engine.engine import Engine
 from microturn.runtime.engine.offline import run_offline
-from microturn.runtime.engine.policy import make_policy
+from microturn.runtime.engine.options import EngineOptions
+from microturn.runtime.engine.policy import FloorAction, TurnDecision, make_policy
 from microturn.runtime.eval.synth import speak
 
 VOICE = ("en-us", 160, 50)
@@ -35,29 +40,151 @@ def answer_starts(result) -> list[int]:
 
 
 @pytest.fixture(scope="module")
-def speech():
+def real_speech():
     from microturn.runtime.engine.services import default_speech_services
 
     return default_speech_services()
 
 
-def test_a_whole_question_is_answered_as_soon_as_the_user_stops(speech):
+def test_a_whole_question_is_answered_as_soon_as_the_user_stops(real_speech):
     audio, (end,) = clip("what is seven times eight", 2000)
-    fast = run_offline(audio, policy=make_policy("model", turn_words=True), agent=ArithmeticAgent(), speech=speech)
+    fast = run_offline(audio, policy=make_policy("model", turn_words=True), agent=ArithmeticAgent(), speech=real_speech)
     starts = answer_starts(fast)
     assert starts and end < starts[0] <= end + 300, (end, starts)
     said = [e["text"] for e in fast.events if e["type"] == "agent.speech.started"]
     assert "fifty six" in said[0]
     # without the option the same model waits longer for this question (its P(SPEAK) alone)
     alone = answer_starts(run_offline(audio, policy=make_policy("model", turn_words=False),
-                                      agent=ArithmeticAgent(), speech=speech))
+                                      agent=ArithmeticAgent(), speech=real_speech))
     assert alone and alone[0] > starts[0], (starts, alone)
 
 
-def test_a_question_cut_short_waits_for_the_rest(speech):
+def test_a_question_cut_short_waits_for_the_rest(real_speech):
     audio, (cut, end) = clip("what is seven times", 900, "eight", 2000)
     result = run_offline(audio, policy=make_policy("model", turn_words=True, turn_words_wait=True),
-                         agent=ArithmeticAgent(), speech=speech)
+                         agent=ArithmeticAgent(), speech=real_speech)
     starts = answer_starts(result)
     assert starts and starts[0] > end, (cut, end, starts)       # nothing in the pause
     assert starts[0] <= end + 300, (end, starts)                  # and fast once the question is whole
+
+
+# ---- the plumbing, with doubles (tone VAD, scripted ASR, a check that says what it is told) ----
+
+
+GRAMMAR_TEXT = "#JSGF V1.0;\ngrammar g;\npublic <q> = what is seven times eight;\n"
+
+
+class SaysWhole:
+    """A `TurnWordsCheck` double: every utterance gets `verdict`; counts its calls."""
+
+    def __init__(self, verdict: bool):
+        self.verdict, self.calls = verdict, 0
+
+    def complete(self, audio):
+        self.calls += 1
+        return self.verdict
+
+
+class WaitsForWords:
+    """Never takes the turn by itself: LISTEN asking for the verdict, SPEAK once a tick sees it."""
+
+    def __init__(self):
+        self.seen = []
+
+    def open(self, session_id): ...
+
+    def close(self, session_id): ...
+
+    def step(self, turns):
+        out = []
+        for t in turns:
+            self.seen.append((t.media_ms, t.words_complete))
+            out.append(TurnDecision(FloorAction.SPEAK) if t.words_complete and not t.agent_speaking
+                       else TurnDecision(FloorAction.LISTEN, speak_if_words_complete=True))
+        return out
+
+
+class GrammarApp(Agent):
+    asr_grammar = GRAMMAR_TEXT
+
+    async def on_user_turn(self, session, turn):
+        session.say("fifty six")
+
+
+async def run_words(verdict: bool, early_floor: bool):
+    from microturn.runtime.apps import agent_factory
+
+    check = SaysWhole(verdict)
+    speech_services = doubles(["what is seven times eight"])
+    speech_services.turn_words_for_grammar = lambda grammar: check
+    policy = WaitsForWords()
+    engine = Engine(EngineOptions(early_floor=early_floor), policy, speech_services, agent_factory(GrammarApp()),
+                    VirtualClock())
+    await engine.start()
+    events = []
+    port = await engine.open_session("r", "u", events.append)
+    await engine.settle()
+    audio = script(silence(200), speech(560), silence(1240))   # speech ends at 760 ms
+    for k in range(0, len(audio), 320):
+        port.pull_audio()
+        port.push_audio(audio[k:k + 320])
+        await engine.advance(20)
+    await engine.stop()
+    ended = [e["media_ms"] for e in events if e["type"] == "user.turn.ended"]
+    return ended, policy.seen, check.calls
+
+
+async def test_a_whole_request_is_answered_when_the_verdict_comes_not_at_the_next_tick():
+    ended, seen, calls = await run_words(True, early_floor=True)
+    # the tick at 1000 ms is the first with 64 ms of silence: the speculative decode and the
+    # check run then, and the turn is taken as their verdict comes, not at the tick at 1200 ms
+    assert calls >= 1 and len(ended) == 1 and 1000 <= ended[0] < 1200, (ended, seen)
+
+
+async def test_without_the_watch_the_next_tick_sees_the_verdict():
+    ended, seen, _ = await run_words(True, early_floor=False)
+    assert (1200, True) in seen and ended == [1200], (ended, seen)
+
+
+async def test_a_request_that_is_not_whole_is_not_answered():
+    ended, seen, calls = await run_words(False, early_floor=True)
+    assert calls >= 1 and ended == [], (ended, seen)
+    assert (1200, False) in seen, "the policy is told, so it can wait (turn_words_wait)"
+    assert all(v is None for ms, v in seen if ms <= 1000), "no verdict before the pause, nor during speech"
+
+
+def test_an_agent_without_a_grammar_gets_no_check_and_a_failing_one_costs_only_the_check():
+    services = doubles()
+    services.turn_words_for_grammar = lambda grammar: (_ for _ in ()).throw(ValueError("bad grammar"))
+    assert services.turn_words_for(None) is None
+    assert services.turn_words_for(GRAMMAR_TEXT) is None   # logged, not raised: sessions still open
+    services.turn_words_for_grammar = lambda grammar: SaysWhole(True)
+    assert services.turn_words_for(GRAMMAR_TEXT) is None, "the outcome is cached per grammar"
+    assert services.turn_words_for("#JSGF V1.0;\ngrammar h;\npublic <q> = stop;\n").verdict is True
+
+
+def test_the_model_policy_rules_for_the_verdict():
+    from microturn.runtime.engine.policy import TurnInput
+
+    policy = make_policy("model", checkpoint="random", turn_words=True, turn_words_wait=True)
+
+    class Fallback:
+        silence = 300.0
+
+        def silence_ms(self, session_id):
+            return self.silence
+
+    policy.fallback = fb = Fallback()
+    turn = lambda verdict, speaking=False: TurnInput("s", 1000, np.zeros(3200, np.float32), agent_speaking=speaking,
+                                                     words_complete=verdict)
+    listen, speak = TurnDecision(FloorAction.LISTEN, speak_after_silence_ms=120), TurnDecision(FloorAction.SPEAK)
+    rule = policy._turn_words
+    assert rule(turn(True), listen, listen).action is FloorAction.SPEAK
+    pending = rule(turn(None), listen, listen)
+    assert pending.action is FloorAction.LISTEN and pending.speak_if_words_complete and pending.speak_after_silence_ms == 120
+    waited = rule(turn(False), speak, listen)                 # the model would take a "not whole" request
+    assert waited.action is FloorAction.LISTEN and waited.speak_after_silence_ms == 120
+    assert rule(turn(False), speak, speak).action is FloorAction.SPEAK, "the answer fallback still answers"
+    assert rule(turn(True, speaking=True), listen, listen) is listen, "not while the agent speaks"
+    fb.silence = 0.0
+    assert rule(turn(True), listen, listen) is listen, "not while the user is heard at the tick"
