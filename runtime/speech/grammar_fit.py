@@ -17,8 +17,10 @@ both needed:
    the classic likelihood-ratio test for out-of-grammar speech.
 
 Measured on the eval suites' mid-turn pauses and finished questions (`python
-scripts/turn_words.py SUITE ...`, docs/training.md has the figures): each check costs two
-decodes, about 50 ms each for a 2 s utterance on one core.
+scripts/turn_words.py SUITE ...`, docs/training.md "Words at the turn end" has the figures).
+Each check costs two decodes of the utterance; the phone loop is the slow one (a 2.4 s question:
+about 220 ms for both on one core of the 2-core machine while the other ran an evaluation, the
+grammar decode alone about 50 ms).
 
 Bring your own (a text classifier over a general recogniser's words, an LLM) by implementing
 `TurnWordsCheck.complete`.
