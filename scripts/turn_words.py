@@ -2,11 +2,13 @@
 finished questions, cut as the engine cuts them: from one micro-turn before the first speech to
 the first tick with at least 64 ms of silence after it (where the engine decodes speculatively).
 
-    python scripts/turn_words.py SUITE [SUITE ...] [--min-fit X] [--verbose]
+    python scripts/turn_words.py SUITE [SUITE ...] [--min-fit X] [--verbose] [--snr-db X] [--rt60 S]
 
 For each item: the grammar's words, their fit against the phone loop per second, and whether the
 check calls the turn complete. A pause item's words (its first half) should not be complete; a
-turn item's (the whole question) should. docs/training.md has what it printed.
+turn item's (the whole question) should. `--snr-db` adds white noise that many dB under the
+speech, `--rt60` a room's reverberation (`eval/degrade.py`), both seeded: how the check holds up
+off the clean channel. docs/training.md has what it printed.
 """
 
 from __future__ import annotations
@@ -37,11 +39,26 @@ def utterance(audio: np.ndarray, end_s: float) -> np.ndarray:
     return audio[int(start * RATE): int(stop * RATE)].astype(np.float32)
 
 
+def degrade(clip: np.ndarray, snr_db: float | None, rt60: float | None, rng: np.random.Generator) -> np.ndarray:
+    """The clip in a reverberant room and/or under white noise `snr_db` below its speech."""
+    from microturn.runtime.eval.degrade import reverberate, room_impulse
+
+    if rt60:
+        clip = reverberate(clip, room_impulse(rng, RATE, rt60))[: len(clip)]
+    if snr_db is not None:
+        loud = clip[np.abs(clip) > 0.01]
+        speech_rms = float(np.sqrt(np.mean(loud ** 2))) if len(loud) else 0.0
+        clip = clip + rng.normal(0.0, speech_rms * 10 ** (-snr_db / 20), len(clip))
+    return clip.astype(np.float32)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("suites", nargs="+", type=Path)
     ap.add_argument("--min-fit", type=float, default=MIN_FIT_PER_S)
     ap.add_argument("--verbose", action="store_true", help="one line per item")
+    ap.add_argument("--snr-db", type=float, default=None, help="add white noise this many dB under the speech")
+    ap.add_argument("--rt60", type=float, default=None, help="add a room's reverberation (seconds)")
     args = ap.parse_args()
     check = GrammarFit(load_app().asr_grammar, min_fit_per_s=args.min_fit)
     summary: dict[str, dict[str, int]] = {}
@@ -50,7 +67,9 @@ def main() -> None:
             for item in sorted(p for p in (suite / task).iterdir() if p.is_dir()):
                 truth = json.loads((item / "truth.json").read_text())
                 audio, _ = read_wav(item / "input.wav")
-                text, fit = check.judge(utterance(audio, truth["event"][0]))
+                clip = degrade(utterance(audio, truth["event"][0]), args.snr_db, args.rt60,
+                               np.random.default_rng(len(summary) * 1000 + int(item.name)))
+                text, fit = check.judge(clip)
                 complete = fit >= args.min_fit and check.accepts(text)
                 row = summary.setdefault(f"{suite.name} {kind}", {"items": 0, "complete": 0})
                 row["items"] += 1

@@ -83,6 +83,8 @@ class DecisionOptions:
     turn_words_wait: with `turn_words`, a verdict of "not a whole request" (a prefix such as
         "what is seven times", or speech the grammar does not fit) also stops the model from
         taking the turn; the answer fallback (`fallback_answer_ms`) still comes. False (default).
+        Noise makes the check call fewer questions whole (white noise 10 dB under the speech:
+        33 of 60 instead of 56, docs/training.md), and those then wait for the fallback.
     fallback_answer_ms: answer after this much silence after user speech whatever the model
         says (0: off). About 1.2 s: longer than the pauses people make mid-turn.
     fallback_yield_ms: yield after this long a run of speech over the agent (0: off), if the
