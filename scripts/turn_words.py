@@ -59,6 +59,7 @@ def main() -> None:
     ap.add_argument("--verbose", action="store_true", help="one line per item")
     ap.add_argument("--snr-db", type=float, default=None, help="add white noise this many dB under the speech")
     ap.add_argument("--rt60", type=float, default=None, help="add a room's reverberation (seconds)")
+    ap.add_argument("--by-accent", action="store_true", help="also count by the speaker's accent (eSpeak voice)")
     args = ap.parse_args()
     check = GrammarFit(load_app().asr_grammar, min_fit_per_s=args.min_fit)
     summary: dict[str, dict[str, int]] = {}
@@ -74,6 +75,11 @@ def main() -> None:
                 row = summary.setdefault(f"{suite.name} {kind}", {"items": 0, "complete": 0})
                 row["items"] += 1
                 row["complete"] += complete
+                if args.by_accent:
+                    accent = truth["segments"][0]["voice"].split("+")[0]
+                    by = summary.setdefault(f"accent {accent} {kind}", {"items": 0, "complete": 0})
+                    by["items"] += 1
+                    by["complete"] += complete
                 if args.verbose:
                     print(f"{suite.name} {kind} {item.name} fit {fit:+.3f}/s {'COMPLETE' if complete else '-':8} {text!r}")
     for name, row in summary.items():
