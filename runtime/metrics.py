@@ -14,6 +14,8 @@ no other module defines metrics of its own, so the full list lives here:
 | microturn_audio_underruns_total        | counter   | rtc/: 20 ms frame sent late (>1 frame behind the wall clock) |
 | microturn_datachannel_errors_total{code} | counter | rtc/: inbound message refused      |
 | microturn_video_frames_total           | counter   | rtc/: inbound video frames handed to sessions |
+| microturn_turn_words_seconds           | histogram | engine/listener: one turn-end word check |
+| microturn_turn_words_total{verdict}    | counter   | engine/listener: its verdicts (whole, not_whole, failed) |
 
 The engine's own running figures (`Engine.stats`) are also copied into gauges at every scrape
 by `sync_engine_stats` (microturn_engine_ticks, microturn_engine_last_step_seconds,
@@ -58,6 +60,16 @@ DATACHANNEL_ERRORS = Counter(
 VIDEO_FRAMES = Counter(
     "microturn_video_frames", "Inbound video frames handed to sessions (at most one per micro-turn)",
     registry=REGISTRY,
+)
+
+# The turn-end word check (speech/grammar_fit.py) runs when a user pauses and the answer can wait
+# on it: its time is latency the live path pays and the virtual-clock evaluation does not see.
+TURN_WORDS_SECONDS = Histogram(
+    "microturn_turn_words_seconds", "Time of one turn-end word check (a pause's words, decoded twice)",
+    buckets=_STEP_BUCKETS, registry=REGISTRY,
+)
+TURN_WORDS = Counter(
+    "microturn_turn_words", "Turn-end word check verdicts", ["verdict"], registry=REGISTRY,
 )
 
 ENGINE_TICKS = Gauge("microturn_engine_ticks", "Micro-turn ticks run by the engine", registry=REGISTRY)

@@ -32,11 +32,13 @@ after another per session (a chain of tasks keeps their order).
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 from typing import Awaitable, Callable
 
 import numpy as np
 
+from microturn.runtime import metrics
 from microturn.runtime.engine.policy import MICRO_TURN_MS, SAMPLE_RATE
 from microturn.runtime.speech.base import ASR, VAD
 from microturn.runtime.speech.grammar_fit import TurnWordsCheck
@@ -274,13 +276,18 @@ class UserListener:
         """The turn-end word check on the utterance so far (None: no check, or it failed)."""
         if check is None:
             return None
+        started = time.perf_counter()
         try:
-            return bool(check.complete(np.concatenate(buffered)))
+            whole = bool(check.complete(np.concatenate(buffered)))
         except Exception as exc:  # a failing check costs its verdict, not the transcript
             import logging
 
             logging.getLogger(__name__).warning("turn-end word check failed: %s", exc)
+            metrics.TURN_WORDS.labels(verdict="failed").inc()
             return None
+        metrics.TURN_WORDS_SECONDS.observe(time.perf_counter() - started)
+        metrics.TURN_WORDS.labels(verdict="whole" if whole else "not_whole").inc()
+        return whole
 
     @property
     def words_complete(self) -> bool | None:

@@ -134,8 +134,16 @@ async def run_words(verdict: bool, early_floor: bool):
     return ended, policy.seen, check.calls
 
 
+def verdicts(name: str) -> float:
+    from microturn.runtime import metrics
+
+    return metrics.REGISTRY.get_sample_value("microturn_turn_words_total", {"verdict": name}) or 0.0
+
+
 async def test_a_whole_request_is_answered_when_the_verdict_comes_not_at_the_next_tick():
+    before = verdicts("whole")
     ended, seen, calls = await run_words(True, early_floor=True)
+    assert verdicts("whole") - before == calls, "every verdict is counted for /metrics"
     # the tick at 1000 ms is the first with 64 ms of silence: the speculative decode and the
     # check run then, and the turn is taken as their verdict comes, not at the tick at 1200 ms
     assert calls >= 1 and len(ended) == 1 and 1000 <= ended[0] < 1200, (ended, seen)
