@@ -71,7 +71,8 @@ def add_parser(subparsers) -> None:
     t.add_argument("--episodes", help="a `train data --split eval` data set: the take and yield "
                                       "thresholds also answer for false starts and false yields there")
     t.add_argument("--install", action="store_true",
-                   help="also copy decisions.json into the checkpoint folder (the policy reads it there)")
+                   help="also write the tuned thresholds into the checkpoint's decisions.json (the policy "
+                        "reads it there), keeping the options there that the tuner does not choose")
     t.set_defaults(func=run_tune)
     e = sub.add_parser("episodes", help="open-loop event metrics of a model checkpoint on held-out "
                                         "`train data --split eval` episodes (false yields, false starts, "
@@ -237,9 +238,7 @@ def _episode_summary(args, extra: dict) -> tuple[dict, dict]:
 
 
 def run_tune(args) -> int:
-    import shutil
-
-    from microturn.runtime.eval.tune import tune
+    from microturn.runtime.eval.tune import install, tune
 
     if not Path(args.data).is_dir() or not Path(args.checkpoint).is_dir():
         print("--data and --checkpoint must be folders", file=sys.stderr)
@@ -258,8 +257,9 @@ def run_tune(args) -> int:
     result = tune(Path(args.data), args.checkpoint, Path(args.out), workers=args.workers, episodes=episodes)
     print(f"chose {result['decisions']} in {time.perf_counter() - t0:.0f} s; wrote {Path(args.out) / 'decisions.json'}")
     if args.install:
-        shutil.copy(Path(args.out) / "decisions.json", Path(args.checkpoint) / "decisions.json")
-        print(f"installed into {args.checkpoint}")
+        installed = install(Path(args.out), args.checkpoint)
+        kept = sorted(set(installed) - set(result["decisions"]))
+        print(f"installed into {args.checkpoint}" + (f" (kept its {', '.join(kept)})" if kept else ""))
     return 0
 
 

@@ -82,3 +82,17 @@ def tune(data: Path, checkpoint: str, out: Path, workers: int = 2, progress: boo
                                                  "episodes": getattr(episodes, "data_dir", None),
                                                  "decisions": chosen, "trials": trials}, indent=1, default=str) + "\n")
     return {"decisions": chosen, "trials": trials}
+
+
+def install(out: Path, checkpoint: str | Path) -> dict:
+    """Write the tuned `out/decisions.json` into the checkpoint folder, keeping the options the
+    tuner does not choose (the hold, the word checks, gates) from the checkpoint's own file: the
+    tuning ran with them on, so dropping them would ship thresholds tuned for another rule.
+    Returns what was written."""
+    tuned = json.loads((Path(out) / "decisions.json").read_text())
+    target = Path(checkpoint) / "decisions.json"
+    kept = json.loads(target.read_text()) if target.is_file() else {}
+    merged = {**kept, **tuned}
+    target.write_text(json.dumps(merged, indent=2) + "\n")
+    return merged
+

@@ -81,3 +81,18 @@ def test_tune_with_episodes_weighs_open_loop_false_starts(tmp_path, monkeypatch)
     assert result["decisions"] == {"take_threshold": 0.95}
     scores = {t["value"]: t["shortfall"] for t in result["trials"]}
     assert scores[0.9] > scores[0.95]
+
+
+def test_install_keeps_the_options_the_tuner_does_not_choose(tmp_path):
+    import json
+
+    ck, out = tmp_path / "ck", tmp_path / "out"
+    ck.mkdir()
+    out.mkdir()
+    (ck / "decisions.json").write_text(json.dumps({"hold_speech_ms": 160, "turn_words": True, "take_threshold": 0.3}))
+    (out / "decisions.json").write_text(json.dumps({"take_threshold": 0.45, "yield_threshold": 0.65}))
+    installed = tune.install(out, ck)
+    assert installed == {"hold_speech_ms": 160, "turn_words": True, "take_threshold": 0.45, "yield_threshold": 0.65}
+    assert json.loads((ck / "decisions.json").read_text()) == installed
+    (ck / "decisions.json").unlink()
+    assert tune.install(out, ck) == {"take_threshold": 0.45, "yield_threshold": 0.65}
