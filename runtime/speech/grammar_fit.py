@@ -18,9 +18,10 @@ both needed:
 
 Measured on the eval suites' mid-turn pauses and finished questions (`python
 scripts/turn_words.py SUITE ...`, docs/training.md "Words at the turn end" has the figures).
-Each check costs two decodes of the utterance; the phone loop is the slow one (a 2.4 s question:
-about 220 ms for both on one core of the 2-core machine while the other ran an evaluation, the
-grammar decode alone about 50 ms).
+Each check costs two decodes of the utterance; the phone loop is the slow one (a 2.4 s question
+on one core of the 2-core machine: 145 ms for both, 36 ms of it the grammar's, with the other
+core idle; about 220 ms while it ran an evaluation). pocketsphinx holds the GIL while it decodes,
+so running the two in threads gains nothing (measured: 208 ms either way for two decodes).
 
 Bring your own (a text classifier over a general recogniser's words, an LLM) by implementing
 `TurnWordsCheck.complete`.
