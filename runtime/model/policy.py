@@ -204,9 +204,9 @@ class ModelPolicy:
         if turn.agent_speaking or turn.interjections or not silence_ms:  # None or 0: speech at the tick
             return decided
         verdict = turn.words_complete
+        if verdict and decided.action in (FloorAction.LISTEN, FloorAction.BACKCHANNEL):
+            return TurnDecision(FloorAction.SPEAK)  # a whole request is answered, not acknowledged
         if decided.action is FloorAction.LISTEN:
-            if verdict:
-                return TurnDecision(FloorAction.SPEAK)
             if verdict is None:
                 return dataclasses.replace(decided, speak_if_words_complete=True)
         elif (decided.action is FloorAction.SPEAK and verdict is False and self.decisions.turn_words_wait

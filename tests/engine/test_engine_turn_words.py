@@ -188,6 +188,8 @@ def test_the_model_policy_rules_for_the_verdict():
     listen, speak = TurnDecision(FloorAction.LISTEN, speak_after_silence_ms=120), TurnDecision(FloorAction.SPEAK)
     rule = policy._turn_words
     assert rule(turn(True), listen, listen).action is FloorAction.SPEAK
+    assert rule(turn(True), TurnDecision(FloorAction.BACKCHANNEL, text="mm-hm"), listen).action is FloorAction.SPEAK
+    assert rule(turn(None), TurnDecision(FloorAction.BACKCHANNEL, text="mm-hm"), listen).action is FloorAction.BACKCHANNEL
     pending = rule(turn(None), listen, listen)
     assert pending.action is FloorAction.LISTEN and pending.speak_if_words_complete and pending.speak_after_silence_ms == 120
     waited = rule(turn(False), speak, listen)                 # the model would take a "not whole" request
