@@ -20,12 +20,14 @@ from pathlib import Path
 import numpy as np
 
 from microturn.runtime.apps import load_app
+from microturn.runtime.engine.listener import SPECULATE_AFTER_MS
+from microturn.runtime.engine.policy import MICRO_TURN_MS, SAMPLE_RATE
 from microturn.runtime.speech.grammar_fit import MIN_FIT_PER_S, GrammarFit
 from microturn.runtime.speech.wav import read_wav
 
-RATE = 16000
-TICK_S = 0.2
-SPECULATE_AFTER_S = 0.064  # engine/listener.py SPECULATE_AFTER_MS
+RATE = SAMPLE_RATE
+TICK_S = MICRO_TURN_MS / 1000
+SPECULATE_AFTER_S = SPECULATE_AFTER_MS / 1000
 TASKS = {"v1/synthetic_pause_handling": "pause", "v1/synthetic_turn_taking": "turn"}
 
 

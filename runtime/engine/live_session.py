@@ -433,11 +433,11 @@ class LiveSession:
     def _words_heard(self, complete: bool) -> None:
         """The turn-end word check on the user's words so far came back (between ticks). If the
         last decision asked for it (`speak_if_words_complete`) and the words are a whole request,
-        take the turn now, provided the watch heard no speech since that decision's input."""
+        take the turn now, provided the watch heard no speech since that decision's input
+        (`_watch_fired` checks, as for the watch's own timers, that the user's turn is open and
+        the agent silent)."""
         if not (complete and self._speak_if_words_complete) or self.closed or self.watch is None:
             return  # without a watch, the next tick's decision sees the verdict (`words_complete`)
-        if not self.user_turn_open or self.voice.speaking:
-            return
         heard_to = self.watch.floor.silent_since(self._cut_pos)
         if heard_to is not None:
             self._speak_if_words_complete = False

@@ -194,13 +194,18 @@ class ModelPolicy:
             def is_command(window_ms: float) -> bool:
                 audio = np.concatenate(heard)
                 return self.command_check.is_command(audio[-window_samples(window_ms):])
-        silence_ms = getattr(self.fallback, "silence_ms", lambda _: None)(sid)
+        silence_ms = self._silence_ms(sid)
         return hold_through(decided, run_ms, d, self._holds.setdefault(sid, HoldState()), is_command, silence_ms,
                             p_yield=p_yield)
 
+    def _silence_ms(self, session_id: str) -> float | None:
+        """How long the fallback's VAD has heard the microphone silent (None: it cannot say)."""
+        silence_ms = getattr(self.fallback, "silence_ms", None)
+        return silence_ms(session_id) if silence_ms is not None else None
+
     def _turn_words(self, turn: TurnInput, decided: TurnDecision, fallback: TurnDecision) -> TurnDecision:
         """`DecisionOptions.turn_words`: the words of a whole request end the user's turn."""
-        silence_ms = getattr(self.fallback, "silence_ms", lambda _: None)(turn.session_id)
+        silence_ms = self._silence_ms(turn.session_id)
         if turn.agent_speaking or turn.interjections or not silence_ms:  # None or 0: speech at the tick
             return decided
         verdict = turn.words_complete
