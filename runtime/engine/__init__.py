@@ -5,7 +5,8 @@ Read it in this order:
 - `ports.py`: what the WebRTC layer sees (`EnginePort.open_session`, `SessionPort`).
 - `policy.py`: the `FloorPolicy` seam, its registry and `DEFAULT_POLICY` (the trained model,
   `runtime/model/policy.py`); `heuristic.py` is the VAD-and-timer policy it falls back on,
-  whose near-field check (level, and pitch in `speaker_pitch.py`) also gates the model's yields.
+  whose near-field check (level; pitch in `speaker_pitch.py`, timbre in `speaker_timbre.py`) also
+  gates the model's yields.
 - `engine.py`: `Engine`, the 200 ms tick: one batched `policy.step` for every live session.
 - `live_session.py`: one conversation: input cut per micro-turn, floor control, agent messages.
 - `listener.py`: the engine's ear (VAD per micro-turn, utterances, speech recognition).

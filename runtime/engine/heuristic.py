@@ -22,7 +22,7 @@ do).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import numpy as np
@@ -30,7 +30,8 @@ import numpy as np
 from microturn.runtime.engine.listener import vad_chunks
 from microturn.runtime.engine.policy import (MICRO_TURN_MS, FloorAction, TurnDecision, TurnInput,
                                              register_policy)
-from microturn.runtime.engine.speaker_pitch import RunPitch, UserPitch, voiced_f0
+from microturn.runtime.engine.speaker_pitch import RunPitch, UserPitch, voiced_frames
+from microturn.runtime.engine.speaker_timbre import RunTimbre, UserTimbre, timbre
 from microturn.runtime.speech.base import VAD
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,9 @@ class HeuristicOptions:
         user's level, and does not count as near-field until it has lasted twice `barge_in_ms`
         (so a user whose pitch the check misjudges is still yielded to, later). None (default):
         no pitch check.
+    voice_timbre: with `near_field_db`, also a timbre check (`speaker_timbre.py`): a run whose
+        mean mel cepstrum is more than this far from the user's (RMS, in units of the user's own
+        spread) is another voice, with the same grace as the pitch check. None (default): none.
     """
 
     threshold: float = 0.5
@@ -76,6 +80,7 @@ class HeuristicOptions:
     run_gap_ms: int = 0
     near_field_db: float | None = None
     voice_semitones: float | None = None
+    voice_timbre: float | None = None
 
 
 USER_LEVEL_CHUNKS = 50  # the user's level averages about their last 50 speech chunks (1.6 s)
@@ -90,6 +95,7 @@ class _State:
     gap_ms: float = 0.0          # silence since the run's last speech chunk
     run_power: float = 0.0       # summed mean square of the run's chunks
     run_chunks: int = 0
+    run_chunk_power: list[float] = field(default_factory=list)  # each speech chunk's, in order (with a gate)
     gated_logged: bool = False   # this run was logged as gated out (far-field)
     user_power: float = 0.0      # the user's speech level (mean square), learned while the agent is silent
     user_chunks: int = 0
@@ -97,6 +103,8 @@ class _State:
     turn_speech_power: float = 0.0  # mean square of its speech chunks (with a near-field gate)
     user_pitch: UserPitch | None = None  # with a voice check: the user's pitch, and the run's
     run_pitch: RunPitch | None = None
+    user_timbre: UserTimbre | None = None  # with a timbre check: the user's timbre, and the run's
+    run_timbre: RunTimbre | None = None
 
     @property
     def user_db(self) -> float | None:
@@ -133,8 +141,11 @@ class HeuristicPolicy:
 
     def _new_state(self) -> _State:
         st = _State(self._vad_factory())
-        if self.options.voice_semitones is not None and self.options.near_field_db is not None:
-            st.user_pitch, st.run_pitch = UserPitch(), RunPitch()
+        if self.options.near_field_db is not None:
+            if self.options.voice_semitones is not None:
+                st.user_pitch, st.run_pitch = UserPitch(), RunPitch()
+            if self.options.voice_timbre is not None:
+                st.user_timbre, st.run_timbre = UserTimbre(), RunTimbre()
         return st
 
     def close(self, session_id: str) -> None:
@@ -173,6 +184,26 @@ class HeuristicPolicy:
             return 0.0
         return st.run_ms if self.speech_near_field(session_id, margin_db) is not False else 0.0
 
+    def near_speech_ms(self, session_id: str, within_ms: float, margin_db: float | None = None) -> float:
+        """Like `speech_going_on`, but counted from the run's first speech chunk at the near-field
+        level (within `margin_db` of the user's): a run that the agent's echo residue or a quiet
+        voice started before the user cut in is not that much longer a turn. With no level kept
+        or learnt yet, the whole run counts."""
+        going_on = self.speech_going_on(session_id, within_ms, margin_db)
+        if not going_on:
+            return going_on
+        return self._near_run_ms(self._sessions[session_id], margin_db)
+
+    def _near_run_ms(self, st: _State, margin_db: float | None = None) -> float:
+        """The run's speech since its first chunk within `margin_db` (default `near_field_db`)
+        of the user's level; the whole run where no level is kept or learnt."""
+        if st.user_db is None or not st.run_chunk_power:
+            return st.run_ms
+        margin = self.options.near_field_db if margin_db is None else margin_db
+        floor = st.user_power * 10 ** (-margin / 10)
+        first = next((i for i, p in enumerate(st.run_chunk_power) if p >= floor), len(st.run_chunk_power))
+        return st.run_ms * (len(st.run_chunk_power) - first) / len(st.run_chunk_power)
+
     def silence_ms(self, session_id: str) -> float | None:
         """How long the microphone has been silent (any level; a micro-turn with less than
         `min_speech_ms` of speech counts as silence); None for an unknown session."""
@@ -180,12 +211,15 @@ class HeuristicPolicy:
         return None if st is None else st.silence_ms
 
     def _other_voice(self, st: _State) -> bool:
-        """The pitch check (`voice_semitones`): another voice, and the run not yet long enough
-        to be yielded to whatever its pitch."""
+        """The voice checks (`voice_semitones`, `voice_timbre`): another voice by its pitch or its
+        timbre, and the run not yet long enough to be yielded to whoever it is (its speech at the
+        user's level, not echo residue before it, counts towards that grace)."""
         o = self.options
-        if st.run_pitch is None or st.user_pitch is None or st.run_ms >= 2 * o.barge_in_ms:
+        if self._near_run_ms(st) >= 2 * o.barge_in_ms:
             return False
-        return st.run_pitch.other_voice(st.user_pitch, o.voice_semitones)
+        if st.run_pitch is not None and st.run_pitch.other_voice(st.user_pitch, o.voice_semitones):
+            return True
+        return st.run_timbre is not None and st.run_timbre.other_voice(st.user_timbre, o.voice_timbre)
 
     def _listen(self, st: _State, turn: TurnInput) -> None:
         """Update the silence timer and the speech run from this micro-turn's chunks."""
@@ -207,30 +241,42 @@ class HeuristicPolicy:
                 st.run_ms += chunk_ms
                 st.run_power += p
                 st.run_chunks += 1
+                if gated:
+                    st.run_chunk_power.append(float(p))
                 st.silence_ms = st.gap_ms = 0.0
                 if gated and not turn.agent_speaking and p > 0:
                     st.hear_user(p)
             else:
                 st.silence_ms += chunk_ms
                 self._gap(st, chunk_ms)
-        if st.user_pitch is not None:
-            self._listen_pitch(st, turn)
+        if st.user_pitch is not None or st.user_timbre is not None:
+            self._listen_voice(st, turn)
 
-    def _listen_pitch(self, st: _State, turn: TurnInput) -> None:
-        """The voice check's ears: the user's pitch while the agent is silent; over the agent,
-        the run's, from frames within the near-field margin of the user's level only."""
+    def _listen_voice(self, st: _State, turn: TurnInput) -> None:
+        """The voice checks' ears: the user's pitch and timbre while the agent is silent; over
+        the agent, the run's, from voiced frames within the near-field margin of the user's level."""
         if not turn.agent_speaking:
-            st.user_pitch.hear(voiced_f0(turn.audio))
+            frames, f0 = voiced_frames(turn.audio)
+            pitch, spectrum = st.user_pitch, st.user_timbre
         elif st.user_db is not None:
-            st.run_pitch.hear(voiced_f0(turn.audio, min_power=10 ** ((st.user_db - self.options.near_field_db) / 10)))
+            frames, f0 = voiced_frames(turn.audio, min_power=10 ** ((st.user_db - self.options.near_field_db) / 10))
+            pitch, spectrum = st.run_pitch, st.run_timbre
+        else:
+            return
+        if pitch is not None:
+            pitch.hear(f0)
+        if spectrum is not None and len(frames):
+            spectrum.hear(timbre(frames))
 
     def _gap(self, st: _State, ms: float) -> None:
         """Silence: the speech run ends once the gap is longer than `run_gap_ms`."""
         st.gap_ms += ms
         if st.gap_ms > self.options.run_gap_ms:
             st.run_ms, st.run_power, st.run_chunks, st.gated_logged = 0.0, 0.0, 0, False
-            if st.run_pitch is not None:
-                st.run_pitch.clear()
+            st.run_chunk_power.clear()
+            for run in (st.run_pitch, st.run_timbre):
+                if run is not None:
+                    run.clear()
 
     @staticmethod
     def _run_db(st: _State) -> float:

@@ -29,10 +29,11 @@ MIN_USER_FRAMES = 10    # before that many, the user's pitch is unknown
 MIN_RUN_FRAMES = 3      # a run needs this many voiced frames (120 ms) to be judged
 
 
-def voiced_f0(audio: np.ndarray, min_power: float = MIN_LOUD) -> np.ndarray:
-    """F0 (Hz) of the voiced 40 ms frames of `audio` (16 kHz float) at least `min_power` loud
-    (mean square): over the agent, only frames near the user's level count, so the residue of
-    the agent's own voice after echo cancellation does not lend the run its pitch."""
+def voiced_frames(audio: np.ndarray, min_power: float = MIN_LOUD) -> tuple[np.ndarray, np.ndarray]:
+    """The voiced 40 ms frames of `audio` (16 kHz float) at least `min_power` loud (mean square),
+    and their F0 (Hz): ([n, FRAME] samples, [n] Hz). Over the agent, only frames near the user's
+    level count, so the residue of the agent's own voice after echo cancellation does not lend
+    the run its pitch (or, in `speaker_timbre.py`, its timbre)."""
     import torch
 
     from microturn.runtime.model.pitch import frame_f0
@@ -40,11 +41,17 @@ def voiced_f0(audio: np.ndarray, min_power: float = MIN_LOUD) -> np.ndarray:
     a = np.asarray(audio, np.float32)
     n = len(a) // FRAME
     if n == 0:
-        return np.zeros(0, np.float32)
+        return np.zeros((0, FRAME), np.float32), np.zeros(0, np.float32)
     frames = a[: n * FRAME].reshape(n, FRAME)
     f0, _, voiced = frame_f0(torch.from_numpy(frames), voiced_at=VOICED_AT)
     loud = (frames.astype(np.float64) ** 2).mean(axis=1) >= max(min_power, MIN_LOUD)
-    return f0.numpy()[voiced.numpy() & loud]
+    keep = voiced.numpy() & loud
+    return frames[keep], f0.numpy()[keep]
+
+
+def voiced_f0(audio: np.ndarray, min_power: float = MIN_LOUD) -> np.ndarray:
+    """F0 (Hz) of the voiced frames of `audio` (see `voiced_frames`)."""
+    return voiced_frames(audio, min_power)[1]
 
 
 def semitones(hz: float) -> float:

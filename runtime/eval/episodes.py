@@ -110,6 +110,7 @@ class GateTrace:
     going_on_ms: np.ndarray  # how long near-field speech has gone on at the tick (0: not going on), for holds
     silence_ms: np.ndarray | None = None  # how long the microphone has been silent, for `hold_words`
     audio: np.ndarray | None = None      # the microphone (int16), for the word check of `hold_words`
+    near_ms: np.ndarray | None = None    # of `going_on_ms`, since its first chunk at the user's level
     _words: dict = field(default_factory=dict, repr=False)
 
     def command_check(self, k: int, check) -> Callable[[float], bool] | None:
@@ -155,7 +156,8 @@ def decide(probs: np.ndarray, agent_speaking: np.ndarray, decisions, gate: GateT
                 hold = HoldState()
             elif decisions.holds:
                 run_ms = float(gate.going_on_ms[k])
-                d = hold_or_commit(d, run_ms, decisions, p_yield=float(p[yield_index]))
+                near_ms = float(gate.near_ms[k]) if gate.near_ms is not None else None
+                d = hold_or_commit(d, run_ms, decisions, p_yield=float(p[yield_index]), near_ms=near_ms)
                 silence_ms = float(gate.silence_ms[k]) if gate.silence_ms is not None else None
                 d = hold_through(d, run_ms, decisions, hold, gate.command_check(k, command_check), silence_ms,
                                  p_yield=float(p[yield_index]))
@@ -174,13 +176,15 @@ def near_field_per_turn(audio_int16: np.ndarray, agent_speaking: np.ndarray, dec
     near = np.empty(len(agent_speaking), dtype=object)
     going_on = np.zeros(len(agent_speaking), dtype=np.float32)
     silence = np.zeros(len(agent_speaking), dtype=np.float32)
+    near_ms = np.zeros(len(agent_speaking), dtype=np.float32)
     for k, speaking in enumerate(agent_speaking):
         chunk = audio_int16[k * SAMPLES_PER_TURN:(k + 1) * SAMPLES_PER_TURN].astype(np.float32) / 32768.0
         gate.step([TurnInput("episode", (k + 1) * MICRO_TURN_MS, chunk, agent_speaking=bool(speaking))])
         near[k] = gate.speech_near_field("episode", decisions.yield_near_field_db)
         going_on[k] = gate.speech_going_on("episode", decisions.hold_gap_ms, decisions.hold_margin_db)
         silence[k] = gate.silence_ms("episode")
-    return GateTrace(near, going_on, silence, audio_int16 if decisions.hold_words else None)
+        near_ms[k] = gate.near_speech_ms("episode", decisions.hold_gap_ms, decisions.hold_margin_db)
+    return GateTrace(near, going_on, silence, audio_int16 if decisions.hold_words else None, near_ms=near_ms)
 
 
 def _runs(mask: np.ndarray) -> np.ndarray:
@@ -421,7 +425,7 @@ class StreamedEpisodes:
         from microturn.runtime.engine.policy import SAMPLES_PER_TURN
 
         key = (decisions.yield_near_field_db, decisions.fallback_near_field_db, decisions.fallback_yield_gap_ms,
-               decisions.voice_semitones, decisions.hold_gap_ms, decisions.hold_words)
+               decisions.voice_semitones, decisions.voice_timbre, decisions.hold_gap_ms, decisions.hold_words)
         if key not in self._near:
             chosen = set(self.chosen)
             gates = []

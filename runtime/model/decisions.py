@@ -41,6 +41,11 @@ class DecisionOptions:
         for the model's gate and the fallback alike: speech whose median F0 is more than this
         many semitones from the user's is another voice, not near-field, until its run has
         lasted twice `fallback_yield_ms`. None (default): off.
+    voice_timbre: a timbre check beside the pitch check (`engine/speaker_timbre.py`), for the
+        model's gate and the fallback alike: speech whose mean mel cepstrum is more than this far
+        from the user's (RMS over 12 coefficients, in units of the user's own spread) is another
+        voice, with the same grace. None (default): off; a large value (100) turns off the one
+        in a checkpoint's `decisions.json` (the shipped one sets 1.2).
     hold_speech_ms: pause rather than cut (`TurnDecision.hold`): while the agent speaks, a
         near-field speech run (the fallback's VAD and gate, as for `yield_near_field_db`) that
         has lasted this long and is still going on at the tick pauses the agent's voice; the
@@ -58,7 +63,9 @@ class DecisionOptions:
         is at least this (it leans towards an interruption but has not committed), so a later
         YIELD does not come after the voice has resumed. None (default): off.
     hold_commit_ms: with `hold_speech_ms`, the model's YIELD also needs the run to have lasted
-        this long: a backchannel is over in about half a second, a turn goes on. The voice is
+        this long, counted from its first chunk at the user's level (since 2026-11-27: a run
+        the agent's echo residue began before a "yeah" had let the "yeah" through at 300 ms):
+        a backchannel is over in about half a second, a turn goes on. The voice is
         already paused, so waiting costs no stop latency, only the moment the user's turn
         starts; but a one-word command shorter than this ("stop") is ridden through like a
         "yeah" unless the model's P(YIELD) reaches `hold_commit_threshold` (default 1.01: never)
@@ -105,6 +112,7 @@ class DecisionOptions:
     fallback_yield_ms: int = 1000
     fallback_near_field_db: float = 6.0
     voice_semitones: float | None = None
+    voice_timbre: float | None = None
     fallback_yield_gap_ms: int = 250
     hold_speech_ms: int | None = None
     hold_gap_ms: int = 96

@@ -89,7 +89,7 @@ def fallback_policy(d: DecisionOptions):
 
     return HeuristicPolicy(end_of_turn_ms=d.fallback_answer_ms or 10**9, barge_in_ms=d.fallback_yield_ms or 10**9,
                            run_gap_ms=d.fallback_yield_gap_ms, near_field_db=d.fallback_near_field_db,
-                           voice_semitones=d.voice_semitones)
+                           voice_semitones=d.voice_semitones, voice_timbre=d.voice_timbre)
 
 
 @dataclass
@@ -188,7 +188,10 @@ class ModelPolicy:
             return decided
         d = self.decisions
         run_ms = going_on(sid, d.hold_gap_ms, d.hold_margin_db)
-        decided = hold_or_commit(decided, run_ms, d, forced=fallback.action is FloorAction.YIELD, p_yield=p_yield)
+        near_speech = getattr(self.fallback, "near_speech_ms", None)
+        near_ms = near_speech(sid, d.hold_gap_ms, d.hold_margin_db) if near_speech is not None else None
+        decided = hold_or_commit(decided, run_ms, d, forced=fallback.action is FloorAction.YIELD, p_yield=p_yield,
+                                 near_ms=near_ms)
         is_command = None
         if heard is not None:
             def is_command(window_ms: float) -> bool:
@@ -308,6 +311,7 @@ def make_model_policy(
     fallback_near_field_db: float | None = None,
     fallback_yield_gap_ms: int | None = None,
     voice_semitones: float | None = None,
+    voice_timbre: float | None = None,
     hold_speech_ms: int | None = None,
     hold_gap_ms: int | None = None,
     hold_max_ms: int | None = None,

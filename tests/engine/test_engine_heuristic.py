@@ -215,3 +215,28 @@ def test_speech_near_field_takes_its_own_margin():
     policy.step([TurnInput("s", 0, speech(200, 0.2), agent_speaking=True)])      # 3.5 dB under the user
     assert policy.speech_near_field("s") is True                                  # the policy's 6 dB
     assert policy.speech_near_field("s", margin_db=3.0) is False                  # a stricter gate
+
+
+def test_near_speech_counts_the_run_from_its_first_chunk_at_the_users_level():
+    """A run that quieter speech (the agent's echo residue, a voice further off) began before
+    the user cut in: `speech_going_on` counts all of it, `near_speech_ms` only what came since
+    the first chunk at the user's level, which is what a hold's commit waits on."""
+    policy = HeuristicPolicy(HeuristicOptions(near_field_db=6.0, run_gap_ms=250), vad_factory=ToneVAD)
+    policy.open("s")
+    for _ in range(5):
+        policy.step([TurnInput("s", 0, speech(200, 0.3), agent_speaking=False)])
+    for _ in range(2):                                                     # their run is over
+        policy.step([TurnInput("s", 0, silence(200), agent_speaking=False)])
+    for _ in range(2):                                                     # 400 ms of quiet speech
+        policy.step([TurnInput("s", 0, speech(200, 0.05), agent_speaking=True)])
+    assert policy.near_speech_ms("s", 96) == 0.0                           # not near-field: nothing
+    policy.step([TurnInput("s", 0, speech(200, 0.3), agent_speaking=True)])  # then the user, 200 ms
+    whole, near = policy.speech_going_on("s", 96), policy.near_speech_ms("s", 96)
+    assert 550 <= whole <= 650 and 150 <= near <= 250
+    for _ in range(2):                                                     # the run is over
+        policy.step([TurnInput("s", 0, silence(200), agent_speaking=True)])
+    assert policy.near_speech_ms("s", 96) == 0.0
+    ungated = HeuristicPolicy(vad_factory=ToneVAD)                         # no levels kept: the whole run
+    ungated.open("s")
+    ungated.step([TurnInput("s", 0, speech(200, 0.05), agent_speaking=True)])
+    assert ungated.near_speech_ms("s", 96) == ungated.speech_going_on("s", 96) > 0

@@ -163,16 +163,22 @@ def test_open_loop_scoring_applies_the_same_gate():
 
 
 def test_the_voice_check_reaches_the_fallback_that_serves_the_gate(tmp_path):
-    """`voice_semitones` (in decisions.json or given) configures the heuristic under the model,
-    which answers both the model's near-field gate and the 1 s yield fallback."""
+    """`voice_semitones` and `voice_timbre` (in decisions.json or given) configure the heuristic
+    under the model, which answers both the model's near-field gate and the 1 s yield fallback."""
     from microturn.runtime.model.policy import fallback_policy
 
     assert fallback_policy(DecisionOptions(voice_semitones=6.0)).options.voice_semitones == 6.0
+    assert fallback_policy(DecisionOptions(voice_timbre=1.2)).options.voice_timbre == 1.2
     assert fallback_policy(DecisionOptions()).options.voice_semitones is None
+    assert fallback_policy(DecisionOptions()).options.voice_timbre is None
     save_checkpoint(make_model(seed=1), tmp_path / "ck")
-    (tmp_path / "ck" / "decisions.json").write_text(json.dumps({"yield_near_field_db": 6.0, "voice_semitones": 5.0}))
+    (tmp_path / "ck" / "decisions.json").write_text(json.dumps({"yield_near_field_db": 6.0, "voice_semitones": 5.0,
+                                                                "voice_timbre": 1.1}))
     policy = make_policy("model", checkpoint=str(tmp_path / "ck"))
     assert policy.decisions.voice_semitones == 5.0 and policy.fallback.options.voice_semitones == 5.0
+    assert policy.decisions.voice_timbre == 1.1 and policy.fallback.options.voice_timbre == 1.1
+    wide = make_policy("model", checkpoint=str(tmp_path / "ck"), voice_timbre=100.0)  # in effect off
+    assert wide.fallback.options.voice_timbre == 100.0
 
 
 def test_hold_pauses_over_speech_and_a_yield_needs_the_speech_still_going_on():
@@ -192,6 +198,9 @@ def test_hold_pauses_over_speech_and_a_yield_needs_the_speech_still_going_on():
     sure = DecisionOptions(hold_speech_ms=96, hold_commit_ms=500, hold_commit_threshold=0.9)
     assert hold_or_commit(yld, 320, sure, p_yield=0.95) == yld  # a short word the model is sure of
     assert hold_or_commit(yld, 320, sure, p_yield=0.8).hold
+    # a run that echo began before the user's speech: only the speech at their level counts
+    assert hold_or_commit(yld, 640, held, near_ms=320) == TurnDecision(FloorAction.CONTINUE, hold=True)
+    assert hold_or_commit(yld, 640, held, near_ms=512) == yld
 
 
 def test_the_model_policy_holds_through_a_short_burst_and_resumes_after_it():
