@@ -62,7 +62,8 @@ class HeuristicOptions:
     near_field_db: when set, a run of speech over the agent makes it yield only if the run's
         level is within this many dB of the user's own (learned from their speech while the
         agent is silent): a quieter voice is someone further away, a TV, a colleague. The gate
-        is judged per tick, so it arms no between-tick yield. None (default): any voice.
+        is judged per tick, so it arms no between-tick yield. With the gate, a run starts
+        afresh when the agent starts speaking. None (default): any voice.
     voice_semitones: with `near_field_db`, also a pitch check (`speaker_pitch.py`): a run whose
         median F0 is more than this many semitones from the user's is another voice at the
         user's level, and does not count as near-field until it has lasted twice `barge_in_ms`
@@ -84,6 +85,7 @@ class HeuristicOptions:
 
 
 USER_LEVEL_CHUNKS = 50  # the user's level averages about their last 50 speech chunks (1.6 s)
+QUIET_STRETCH = 8       # speech chunks (256 ms) under the near-field level that end near speech
 
 
 @dataclass
@@ -96,6 +98,7 @@ class _State:
     run_power: float = 0.0       # summed mean square of the run's chunks
     run_chunks: int = 0
     run_chunk_power: list[float] = field(default_factory=list)  # each speech chunk's, in order (with a gate)
+    agent_was_speaking: bool = False  # at the last micro-turn (a gated run starts afresh with the agent)
     gated_logged: bool = False   # this run was logged as gated out (far-field)
     user_power: float = 0.0      # the user's speech level (mean square), learned while the agent is silent
     user_chunks: int = 0
@@ -195,14 +198,24 @@ class HeuristicPolicy:
         return self._near_run_ms(self._sessions[session_id], margin_db)
 
     def _near_run_ms(self, st: _State, margin_db: float | None = None) -> float:
-        """The run's speech since its first chunk within `margin_db` (default `near_field_db`)
-        of the user's level; the whole run where no level is kept or learnt."""
-        if st.user_db is None or not st.run_chunk_power:
+        """The run's speech since it last reached the user's level (within `margin_db`, default
+        `near_field_db`): from the first chunk at that level after the run's last stretch of
+        `QUIET_STRETCH` speech chunks under it. Echo residue reaches the level at its loudest
+        moments, with long quieter stretches between; the user's own speech dips under it for a
+        consonant or a weak syllable, not for that long. The whole run where no level is kept
+        or learnt."""
+        powers = st.run_chunk_power
+        if st.user_db is None or not powers:
             return st.run_ms
         margin = self.options.near_field_db if margin_db is None else margin_db
-        floor = st.user_power * 10 ** (-margin / 10)
-        first = next((i for i, p in enumerate(st.run_chunk_power) if p >= floor), len(st.run_chunk_power))
-        return st.run_ms * (len(st.run_chunk_power) - first) / len(st.run_chunk_power)
+        loud = np.asarray(powers) >= st.user_power * 10 ** (-margin / 10)
+        start, quiet = 0, 0
+        for i, near in enumerate(loud):
+            quiet = 0 if near else quiet + 1
+            if quiet >= QUIET_STRETCH:
+                start = i + 1
+        first = next((i for i in range(start, len(powers)) if loud[i]), len(powers))
+        return st.run_ms * (len(powers) - first) / len(powers)
 
     def silence_ms(self, session_id: str) -> float | None:
         """How long the microphone has been silent (any level; a micro-turn with less than
@@ -224,6 +237,12 @@ class HeuristicPolicy:
     def _listen(self, st: _State, turn: TurnInput) -> None:
         """Update the silence timer and the speech run from this micro-turn's chunks."""
         o = self.options
+        if o.near_field_db is not None and turn.agent_speaking and not st.agent_was_speaking:
+            # the gate judges speech *over the agent*: a run still open from the user's own turn
+            # (the first echo chunks bridge its last gap) would lend the residue the user's
+            # level and length, and every micro-turn of the answer would read as near-field
+            self._end_run(st)
+        st.agent_was_speaking = turn.agent_speaking
         above, chunk_ms = vad_chunks(st.vad, turn.audio, o.threshold)
         st.turn_heard, st.turn_speech_power = False, 0.0
         if above.sum() * chunk_ms < o.min_speech_ms:  # no speech, or only a click: all silence
@@ -272,11 +291,15 @@ class HeuristicPolicy:
         """Silence: the speech run ends once the gap is longer than `run_gap_ms`."""
         st.gap_ms += ms
         if st.gap_ms > self.options.run_gap_ms:
-            st.run_ms, st.run_power, st.run_chunks, st.gated_logged = 0.0, 0.0, 0, False
-            st.run_chunk_power.clear()
-            for run in (st.run_pitch, st.run_timbre):
-                if run is not None:
-                    run.clear()
+            self._end_run(st)
+
+    @staticmethod
+    def _end_run(st: _State) -> None:
+        st.run_ms, st.run_power, st.run_chunks, st.gated_logged = 0.0, 0.0, 0, False
+        st.run_chunk_power.clear()
+        for run in (st.run_pitch, st.run_timbre):
+            if run is not None:
+                run.clear()
 
     @staticmethod
     def _run_db(st: _State) -> float:

@@ -240,3 +240,38 @@ def test_near_speech_counts_the_run_from_its_first_chunk_at_the_users_level():
     ungated.open("s")
     ungated.step([TurnInput("s", 0, speech(200, 0.05), agent_speaking=True)])
     assert ungated.near_speech_ms("s", 96) == ungated.speech_going_on("s", 96) > 0
+
+
+def test_a_gated_run_starts_afresh_when_the_agent_starts_speaking():
+    """The user's own turn runs straight into the agent's answer, whose quiet echo residue
+    bridges the gap: without the fresh start the run kept the user's level and length, and
+    the residue read as the user talking over the agent."""
+    policy = HeuristicPolicy(HeuristicOptions(near_field_db=6.0, run_gap_ms=250), vad_factory=ToneVAD)
+    policy.open("s")
+    for _ in range(5):
+        policy.step([TurnInput("s", 0, speech(200, 0.3), agent_speaking=False)])
+    for _ in range(3):                                                     # the answer's residue, 12 dB down
+        policy.step([TurnInput("s", 0, speech(200, 0.075), agent_speaking=True)])
+    assert policy.speech_near_field("s") is False
+    assert policy.speech_going_on("s", 96) == 0.0 and policy.near_speech_ms("s", 96) == 0.0
+    policy.step([TurnInput("s", 0, speech(200, 0.3), agent_speaking=True)])  # now the user cuts in
+    assert policy.speech_near_field("s") is True
+    assert 150 <= policy.near_speech_ms("s", 96) <= 250
+
+
+def test_near_speech_starts_after_the_last_quiet_stretch_not_at_a_lone_loud_chunk():
+    """Echo residue is quiet with loud moments: a 64 ms peak at the user's level early in the run
+    does not make the rest of the residue count as the user's speech."""
+    policy = HeuristicPolicy(HeuristicOptions(near_field_db=6.0, run_gap_ms=250), vad_factory=ToneVAD)
+    policy.open("s")
+    for _ in range(5):
+        policy.step([TurnInput("s", 0, speech(200, 0.3), agent_speaking=False)])
+    for _ in range(2):
+        policy.step([TurnInput("s", 0, silence(200), agent_speaking=False)])
+    residue = speech(600, 0.075)
+    residue[1600:2624] = speech(64, 0.3)                                   # a loud moment, 100 ms in
+    mic = np.concatenate([residue, speech(200, 0.3)])                      # then the user, 200 ms
+    for k in range(0, len(mic), 3200):
+        policy.step([TurnInput("s", 0, mic[k:k + 3200], agent_speaking=True)])
+    assert 700 <= policy.speech_going_on("s", 96) <= 850
+    assert 150 <= policy.near_speech_ms("s", 96) <= 250
