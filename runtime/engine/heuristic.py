@@ -188,10 +188,10 @@ class HeuristicPolicy:
         return st.run_ms if self.speech_near_field(session_id, margin_db) is not False else 0.0
 
     def near_speech_ms(self, session_id: str, within_ms: float, margin_db: float | None = None) -> float:
-        """Like `speech_going_on`, but counted from the run's first speech chunk at the near-field
-        level (within `margin_db` of the user's): a run that the agent's echo residue or a quiet
-        voice started before the user cut in is not that much longer a turn. With no level kept
-        or learnt yet, the whole run counts."""
+        """Like `speech_going_on`, but only the run's speech since it last reached the near-field
+        level (within `margin_db` of the user's; see `_near_run_ms`): a run that the agent's echo
+        residue or a quiet voice started before the user cut in is not that much longer a turn.
+        With no level kept or learnt yet, the whole run counts."""
         going_on = self.speech_going_on(session_id, within_ms, margin_db)
         if not going_on:
             return going_on
@@ -209,12 +209,13 @@ class HeuristicPolicy:
             return st.run_ms
         margin = self.options.near_field_db if margin_db is None else margin_db
         loud = np.asarray(powers) >= st.user_power * 10 ** (-margin / 10)
-        start, quiet = 0, 0
-        for i, near in enumerate(loud):
-            quiet = 0 if near else quiet + 1
-            if quiet >= QUIET_STRETCH:
-                start = i + 1
-        first = next((i for i in range(start, len(powers)) if loud[i]), len(powers))
+        # vectorised (called every tick, and a run can be long): the chunks that end a full
+        # stretch of QUIET_STRETCH quiet ones; near speech starts at the first loud chunk after the last
+        quiet = np.concatenate([[0], np.cumsum(~loud)])
+        ends = np.flatnonzero(quiet[QUIET_STRETCH:] - quiet[:-QUIET_STRETCH] == QUIET_STRETCH)
+        start = int(ends[-1]) + QUIET_STRETCH if len(ends) else 0
+        later = np.flatnonzero(loud[start:])
+        first = start + int(later[0]) if len(later) else len(powers)
         return st.run_ms * (len(powers) - first) / len(powers)
 
     def silence_ms(self, session_id: str) -> float | None:
@@ -228,7 +229,7 @@ class HeuristicPolicy:
         timbre, and the run not yet long enough to be yielded to whoever it is (its speech at the
         user's level, not echo residue before it, counts towards that grace)."""
         o = self.options
-        if self._near_run_ms(st) >= 2 * o.barge_in_ms:
+        if (st.run_pitch is None and st.run_timbre is None) or self._near_run_ms(st) >= 2 * o.barge_in_ms:
             return False
         if st.run_pitch is not None and st.run_pitch.other_voice(st.user_pitch, o.voice_semitones):
             return True

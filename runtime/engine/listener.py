@@ -32,6 +32,7 @@ after another per session (a chain of tasks keeps their order).
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass
 from typing import Awaitable, Callable
@@ -43,6 +44,7 @@ from microturn.runtime.engine.policy import MICRO_TURN_MS, SAMPLE_RATE
 from microturn.runtime.speech.base import ASR, VAD
 from microturn.runtime.speech.grammar_fit import TurnWordsCheck
 
+log = logging.getLogger(__name__)
 
 SPECULATE_AFTER_MS = 64     # pause (2 Silero chunks) after which the utterance is finalised speculatively
 SPECULATE_MAX_MS = 10_000   # longer utterances are not (see the module doc)
@@ -198,9 +200,7 @@ class UserListener:
             try:
                 result = await self._run_blocking(blocking)
             except Exception as exc:  # a recogniser failure loses this utterance only
-                import logging
-
-                logging.getLogger(__name__).warning("ASR call failed: %s", exc)
+                log.warning("ASR call failed: %s", exc)
                 return
             if then is not None:
                 then(result)
@@ -280,9 +280,7 @@ class UserListener:
         try:
             whole = bool(check.complete(np.concatenate(buffered)))
         except Exception as exc:  # a failing check costs its verdict, not the transcript
-            import logging
-
-            logging.getLogger(__name__).warning("turn-end word check failed: %s", exc)
+            log.warning("turn-end word check failed: %s", exc)
             metrics.TURN_WORDS.labels(verdict="failed").inc()
             return None
         metrics.TURN_WORDS_SECONDS.observe(time.perf_counter() - started)

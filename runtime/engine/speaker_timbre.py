@@ -59,15 +59,22 @@ class UserTimbre:
 
     def __init__(self) -> None:
         self._frames: deque[np.ndarray] = deque(maxlen=USER_FRAMES)
+        self._profile: tuple[np.ndarray, np.ndarray] | None = None  # cached until the user is heard again
 
     def hear(self, cepstra: np.ndarray) -> None:
-        self._frames.extend(cepstra)
+        if len(cepstra):
+            self._frames.extend(cepstra)
+            self._profile = None
 
     def profile(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Mean and spread (std + a floor) of the user's frames; None before `MIN_USER_FRAMES`.
+        Asked every tick while the agent speaks, when the user is not heard: hence the cache."""
         if len(self._frames) < MIN_USER_FRAMES:
             return None
-        x = np.stack(self._frames)
-        return x.mean(axis=0), x.std(axis=0) + 1e-3
+        if self._profile is None:
+            x = np.stack(self._frames)
+            self._profile = x.mean(axis=0), x.std(axis=0) + 1e-3
+        return self._profile
 
 
 class RunTimbre:

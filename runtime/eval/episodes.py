@@ -110,7 +110,7 @@ class GateTrace:
     going_on_ms: np.ndarray  # how long near-field speech has gone on at the tick (0: not going on), for holds
     silence_ms: np.ndarray | None = None  # how long the microphone has been silent, for `hold_words`
     audio: np.ndarray | None = None      # the microphone (int16), for the word check of `hold_words`
-    near_ms: np.ndarray | None = None    # of `going_on_ms`, since its first chunk at the user's level
+    near_ms: np.ndarray | None = None    # of `going_on_ms`, the user's share (`near_speech_ms`), for commits
     _words: dict = field(default_factory=dict, repr=False)
 
     def command_check(self, k: int, check) -> Callable[[float], bool] | None:

@@ -35,8 +35,8 @@ def window_samples(window_ms: float) -> int:
 def hold_or_commit(decided: TurnDecision, run_ms: float, d, forced: bool = False,
                    p_yield: float = 0.0, near_ms: float | None = None) -> TurnDecision:
     """`run_ms` is how long the near-field speech over the agent has gone on (0: it is not going
-    on at the tick); `near_ms` how much of it came since its first chunk at the user's level
-    (None: all of it). The model's YIELD stands only while the speech goes on and `near_ms` has
+    on at the tick); `near_ms` how much of it is the user's, counted from where it last reached
+    their level (`HeuristicPolicy.near_speech_ms`; None: all of it). The model's YIELD stands only while the speech goes on and `near_ms` has
     reached `hold_commit_ms` (`forced`: the fallback's, always): a run that the agent's echo
     began 200 ms before a "yeah" is not 200 ms more of the user. A CONTINUE over speech going
     on long enough holds (pauses the voice). `d`: the policy's `DecisionOptions`."""
