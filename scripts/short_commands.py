@@ -8,6 +8,9 @@ words; this measures how often it carries on after one.
     python scripts/short_commands.py runs/heldout3 runs/commands3
     microturn eval run --data runs/commands3 --policy model --out runs/rc3 --no-plots
 
+A third argument replaces the commands by others, separated by '|': mixed ones, for instance
+("no, wait|wait, stop|no, stop|hold on, wait|no, no|stop, stop").
+
 Reads SUITE/v1.5/user_interruption/*/truth.json; writes OUT in the suite layout with that one
 task (v1.5 metrics: "interruptions yielded to" is the share of commands stopped for).
 """
@@ -28,12 +31,12 @@ COMMANDS = ("stop", "wait", "hold on", "no", "stop please", "one moment")
 TASK, FOLDER = "v1.5/user_interruption", "v1.5/user_interruption"
 
 
-def derive(item: Path, out: Path, index: int) -> None:
+def derive(item: Path, out: Path, index: int, commands: tuple[str, ...] = COMMANDS) -> None:
     truth = json.loads((item / "truth.json").read_text())
     user, overlap = truth["segments"][0], truth["segments"][-1]
     assert overlap["who"] == "user_overlap", item
     voice = (overlap["voice"], overlap["rate"], overlap["pitch"])
-    text = COMMANDS[index % len(COMMANDS)]
+    text = commands[index % len(commands)]
     sc = Scene(np.random.default_rng(index))
     prompt = speak(user["text"], voice)
     sc.place(user["start"], prompt, len(prompt), who="user", text=user["text"], voice=voice[0], rate=voice[1],
@@ -54,7 +57,7 @@ def derive(item: Path, out: Path, index: int) -> None:
          "expected": "stop (a short command)"}, indent=2) + "\n")
 
 
-def main(suite: str, out: str) -> None:
+def main(suite: str, out: str, commands: tuple[str, ...] = COMMANDS) -> None:
     items = sorted((Path(suite) / FOLDER).iterdir())
     if not items:
         sys.exit(f"{suite}: no {FOLDER} items")
@@ -62,15 +65,15 @@ def main(suite: str, out: str) -> None:
     if dest.exists():
         shutil.rmtree(dest)
     for i, item in enumerate(items):
-        derive(item, dest / FOLDER / item.name, i)
+        derive(item, dest / FOLDER / item.name, i, commands)
     meta = json.loads((Path(suite) / "suite.json").read_text())
-    meta.update(tasks=[TASK], folders={TASK: FOLDER}, derived_from=str(suite), commands=list(COMMANDS))
+    meta.update(tasks=[TASK], folders={TASK: FOLDER}, derived_from=str(suite), commands=list(commands))
     (dest / "suite.json").write_text(json.dumps(meta, indent=1) + "\n")
     lens = [json.loads((dest / FOLDER / i.name / "truth.json").read_text())["event"] for i in items]
     print(f"{len(items)} items in {dest}; commands last {min(b - a for a, b in lens):.2f}-{max(b - a for a, b in lens):.2f} s")
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
+    if len(sys.argv) not in (3, 4):
         sys.exit(__doc__)
-    main(sys.argv[1], sys.argv[2])
+    main(sys.argv[1], sys.argv[2], tuple(sys.argv[3].split("|")) if len(sys.argv) == 4 else COMMANDS)

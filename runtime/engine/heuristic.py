@@ -72,6 +72,10 @@ class HeuristicOptions:
     voice_timbre: with `near_field_db`, also a timbre check (`speaker_timbre.py`): a run whose
         mean mel cepstrum is more than this far from the user's (RMS, in units of the user's own
         spread) is another voice, with the same grace as the pitch check. None (default): none.
+    voice_joint: with both checks, judge them together: another voice when the two distances,
+        each in units of its tolerance, lie outside the unit circle (root of the sum of squares
+        over 1), so a voice somewhat off in pitch *and* in timbre counts as another too. False
+        (default): either distance alone over its tolerance.
     """
 
     threshold: float = 0.5
@@ -82,6 +86,7 @@ class HeuristicOptions:
     near_field_db: float | None = None
     voice_semitones: float | None = None
     voice_timbre: float | None = None
+    voice_joint: bool = False
 
 
 USER_LEVEL_CHUNKS = 50  # the user's level averages about their last 50 speech chunks (1.6 s)
@@ -195,7 +200,24 @@ class HeuristicPolicy:
         going_on = self.speech_going_on(session_id, within_ms, margin_db)
         if not going_on:
             return going_on
-        return self._near_run_ms(self._sessions[session_id], margin_db)
+        st = self._sessions[session_id]
+        if self._voice_pending(st):
+            return 0.0
+        return self._near_run_ms(st, margin_db)
+
+    def _voice_pending(self, st: _State) -> bool:
+        """The voice checks know the user's voice but have too few of the run's voiced frames to
+        say whose this one is (and its grace has not run out): until they can, none of the run is
+        known to be the user's. Echo frames at the user's level can join the first few and
+        stretch the pitch check's verdict (a side talker 14 semitones off read 3.5 on four
+        frames, two of them echo, and a YIELD was committed the tick before the verdict)."""
+        if self._near_run_ms(st) >= 2 * self.options.barge_in_ms:
+            return False
+        if st.run_pitch is not None and st.user_pitch.median_st is not None \
+                and st.run_pitch.distance(st.user_pitch) is None:
+            return True
+        return st.run_timbre is not None and st.user_timbre.profile() is not None \
+            and st.run_timbre.distance(st.user_timbre) is None
 
     def _near_run_ms(self, st: _State, margin_db: float | None = None) -> float:
         """The run's speech since it last reached the user's level (within `margin_db`, default
@@ -231,9 +253,13 @@ class HeuristicPolicy:
         o = self.options
         if (st.run_pitch is None and st.run_timbre is None) or self._near_run_ms(st) >= 2 * o.barge_in_ms:
             return False
-        if st.run_pitch is not None and st.run_pitch.other_voice(st.user_pitch, o.voice_semitones):
-            return True
-        return st.run_timbre is not None and st.run_timbre.other_voice(st.user_timbre, o.voice_timbre)
+        # each distance in units of its tolerance (0: that check is off or cannot say yet)
+        pitch = st.run_pitch.distance(st.user_pitch) if st.run_pitch is not None else None
+        spread = st.run_timbre.distance(st.user_timbre) if st.run_timbre is not None else None
+        apart = [d / tol for d, tol in ((pitch, o.voice_semitones), (spread, o.voice_timbre)) if d is not None]
+        if not apart:
+            return False
+        return (sum(a * a for a in apart) ** 0.5 if o.voice_joint else max(apart)) > 1.0
 
     def _listen(self, st: _State, turn: TurnInput) -> None:
         """Update the silence timer and the speech run from this micro-turn's chunks."""

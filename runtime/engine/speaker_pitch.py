@@ -84,9 +84,14 @@ class RunPitch:
     def clear(self) -> None:
         self._f0.clear()
 
-    def other_voice(self, user: UserPitch, tolerance_st: float) -> bool:
-        """True only when the run's median F0 is more than `tolerance_st` semitones from the user's."""
+    def distance(self, user: UserPitch) -> float | None:
+        """Semitones between the run's median F0 and the user's; None: too little to say."""
         mine = user.median_st
         if mine is None or len(self._f0) < MIN_RUN_FRAMES:
-            return False
-        return abs(semitones(float(np.median(self._f0))) - mine) > tolerance_st
+            return None
+        return abs(semitones(float(np.median(self._f0))) - mine)
+
+    def other_voice(self, user: UserPitch, tolerance_st: float) -> bool:
+        """True only when the run's median F0 is more than `tolerance_st` semitones from the user's."""
+        d = self.distance(user)
+        return d is not None and d > tolerance_st

@@ -425,7 +425,8 @@ class StreamedEpisodes:
         from microturn.runtime.engine.policy import SAMPLES_PER_TURN
 
         key = (decisions.yield_near_field_db, decisions.fallback_near_field_db, decisions.fallback_yield_gap_ms,
-               decisions.voice_semitones, decisions.voice_timbre, decisions.hold_gap_ms, decisions.hold_words)
+               decisions.voice_semitones, decisions.voice_timbre, decisions.voice_joint, decisions.hold_gap_ms,
+               decisions.hold_words)
         if key not in self._near:
             chosen = set(self.chosen)
             gates = []

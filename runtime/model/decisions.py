@@ -46,6 +46,9 @@ class DecisionOptions:
         from the user's (RMS over 12 coefficients, in units of the user's own spread) is another
         voice, with the same grace. None (default): off; a large value (100) turns off the one
         in a checkpoint's `decisions.json` (the shipped one sets 1.2).
+    voice_joint: judge the pitch and timbre checks together (`HeuristicOptions.voice_joint`):
+        another voice when the two distances, each in units of its tolerance, have a root sum
+        of squares over 1. False (default): either one alone over its tolerance.
     hold_speech_ms: pause rather than cut (`TurnDecision.hold`): while the agent speaks, a
         near-field speech run (the fallback's VAD and gate, as for `yield_near_field_db`) that
         has lasted this long and is still going on at the tick pauses the agent's voice; the
@@ -113,6 +116,7 @@ class DecisionOptions:
     fallback_near_field_db: float = 6.0
     voice_semitones: float | None = None
     voice_timbre: float | None = None
+    voice_joint: bool = False
     fallback_yield_gap_ms: int = 250
     hold_speech_ms: int | None = None
     hold_gap_ms: int = 96

@@ -89,7 +89,8 @@ def fallback_policy(d: DecisionOptions):
 
     return HeuristicPolicy(end_of_turn_ms=d.fallback_answer_ms or 10**9, barge_in_ms=d.fallback_yield_ms or 10**9,
                            run_gap_ms=d.fallback_yield_gap_ms, near_field_db=d.fallback_near_field_db,
-                           voice_semitones=d.voice_semitones, voice_timbre=d.voice_timbre)
+                           voice_semitones=d.voice_semitones, voice_timbre=d.voice_timbre,
+                           voice_joint=d.voice_joint)
 
 
 @dataclass
@@ -312,6 +313,7 @@ def make_model_policy(
     fallback_yield_gap_ms: int | None = None,
     voice_semitones: float | None = None,
     voice_timbre: float | None = None,
+    voice_joint: bool | None = None,
     hold_speech_ms: int | None = None,
     hold_gap_ms: int | None = None,
     hold_max_ms: int | None = None,

@@ -99,3 +99,50 @@ def test_real_speech_the_same_voice_saying_something_else_is_the_user():
         user.hear(cepstra(speak("what is seven times eight and how many days are in a week", voice)))
         run.hear(cepstra(speak("no wait, that is not what I asked", voice))[:12])
         assert run.distance(user) is not None and run.distance(user) < 1.2, voice
+
+
+def test_joint_voice_check_counts_a_voice_somewhat_off_in_both_pitch_and_timbre():
+    """`voice_joint`: a talker within each tolerance alone (pitch 1/1.3 of it, timbre 1/1.3 of
+    it) is the user for the separate checks, but outside the unit circle of the two together."""
+    from microturn.runtime.engine.speaker_pitch import RunPitch, UserPitch
+
+    user_audio = vowels(120.0, USER * 3, 200, seed=1)
+    other_voice = vowels(120.0 * 2 ** (4 / 12), [650.0, 1100.0, 800.0, 1000.0] * 2, 200, seed=6)
+    up, rp, ut, rt = UserPitch(), RunPitch(), UserTimbre(), RunTimbre()
+    frames, f0 = voiced_frames(user_audio)
+    up.hear(f0), ut.hear(timbre(frames))
+    frames, f0 = voiced_frames(other_voice)
+    rp.hear(f0), rt.hear(timbre(frames))
+    pitch, spread = rp.distance(up), rt.distance(ut)
+    assert pitch is not None and spread is not None and pitch > 2 and spread > 0.3
+    options = dict(barge_in_ms=300, near_field_db=6.0, voice_semitones=1.3 * pitch, voice_timbre=1.3 * spread)
+    other = np.concatenate([np.zeros(3200, np.float32), other_voice])
+    assert _yield_tick(HeuristicPolicy(vad_factory=ToneVAD, **options), other) == 2
+    assert _yield_tick(HeuristicPolicy(vad_factory=ToneVAD, voice_joint=True, **options), other) == 3
+
+
+def test_no_speech_over_the_agent_counts_as_the_users_until_the_voice_checks_can_judge_it():
+    """`near_speech_ms` (what a hold's commit waits on) is 0 while the checks know the user but
+    have too few of the run's voiced frames to say whose voice it is; the run's speech counts
+    once they judge it the user's. Without checks it counts at once."""
+    def feed(policy: HeuristicPolicy, over_agent: np.ndarray) -> None:
+        for k in range(0, len(over_agent), SAMPLES_PER_TURN):
+            policy.step([TurnInput("s", 0, over_agent[k:k + SAMPLES_PER_TURN], agent_speaking=True)])
+
+    def learnt(**checks) -> HeuristicPolicy:
+        policy = HeuristicPolicy(vad_factory=ToneVAD, near_field_db=6.0, run_gap_ms=250, **checks)
+        policy.open("s")
+        user = vowels(120.0, USER * 3, 200, seed=1)
+        for k in range(0, len(user), SAMPLES_PER_TURN):
+            policy.step([TurnInput("s", 0, user[k:k + SAMPLES_PER_TURN])])
+        return policy
+
+    first = np.concatenate([vowels(120.0, USER[:1], 120, seed=7), np.zeros(1280, np.float32)])  # 120 ms of voice
+    checked = learnt(voice_semitones=6.0, voice_timbre=1.2)
+    feed(checked, first)
+    assert checked.speech_going_on("s", 250) > 0 and checked.near_speech_ms("s", 250) == 0.0
+    feed(checked, vowels(120.0, USER[1:3], 200, seed=8))                  # 400 ms more: the user
+    assert checked.near_speech_ms("s", 250) > 0
+    unchecked = learnt()
+    feed(unchecked, first)
+    assert unchecked.near_speech_ms("s", 250) > 0

@@ -171,14 +171,17 @@ def test_the_voice_check_reaches_the_fallback_that_serves_the_gate(tmp_path):
     assert fallback_policy(DecisionOptions(voice_timbre=1.2)).options.voice_timbre == 1.2
     assert fallback_policy(DecisionOptions()).options.voice_semitones is None
     assert fallback_policy(DecisionOptions()).options.voice_timbre is None
+    assert fallback_policy(DecisionOptions(voice_joint=True)).options.voice_joint
+    assert not fallback_policy(DecisionOptions()).options.voice_joint
     save_checkpoint(make_model(seed=1), tmp_path / "ck")
     (tmp_path / "ck" / "decisions.json").write_text(json.dumps({"yield_near_field_db": 6.0, "voice_semitones": 5.0,
-                                                                "voice_timbre": 1.1}))
+                                                                "voice_timbre": 1.1, "voice_joint": True}))
     policy = make_policy("model", checkpoint=str(tmp_path / "ck"))
     assert policy.decisions.voice_semitones == 5.0 and policy.fallback.options.voice_semitones == 5.0
     assert policy.decisions.voice_timbre == 1.1 and policy.fallback.options.voice_timbre == 1.1
-    wide = make_policy("model", checkpoint=str(tmp_path / "ck"), voice_timbre=100.0)  # in effect off
-    assert wide.fallback.options.voice_timbre == 100.0
+    assert policy.fallback.options.voice_joint
+    wide = make_policy("model", checkpoint=str(tmp_path / "ck"), voice_timbre=100.0, voice_joint=False)
+    assert wide.fallback.options.voice_timbre == 100.0 and not wide.fallback.options.voice_joint
 
 
 def test_hold_pauses_over_speech_and_a_yield_needs_the_speech_still_going_on():
