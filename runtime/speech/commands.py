@@ -9,12 +9,12 @@ the burst when such a hold ends: a command makes the agent yield instead of resu
 The bundled check decodes the burst with pocketsphinx and a grammar of backchannel and command
 phrases: a closed choice, so the recogniser only has to tell which phrase fits best, which it
 does well even on synthetic voices where its general LM is poor. Commands may come several in a
-row ("no, wait", "stop, stop"); a backchannel comes alone. But a run of more than
-`DISTINCT_COMMANDS` (2) different command phrases is not a command: that is how the agent's
-echo residue under a user's "yeah", or a side talker's sentence, decodes when the grammar
-leaves no other choice (validation episodes, 2026-11-27: of 15 such false verdicts, 11 mixed
-two or more phrases and 7 three or more, such as "hold on stop no wait"; every command of the
-command suites decoded as one phrase, at most repeated). Measured over the live policy's window
+row ("no, wait, stop"); a backchannel comes alone. But a run of more than `MAX_COMMANDS` (3)
+command phrases is not a command: that is how the agent's echo residue under a user's "yeah",
+or a side talker's sentence, decodes when the grammar leaves no other choice (validation
+episodes, 2026-11-27: of 15 such false verdicts, 5 were runs of four or five, such as "hold on
+stop no wait"; every command of the command suites decoded as one phrase, at most repeated,
+and a user's "no, wait, stop", the live bench's barge-in, is three). Measured over the live policy's window
 (`scripts/burst_words.py`, 2026-11-27): tuning and validation suites 22 of 24 commands heard as
 commands and 1 of 24 backchannels (a "right" as "wait"); held out 27 of 36 and 1 of 36 ("hold
 on" is heard as "true"); 20-45 ms a burst on one core. A hypothesis that is not a whole sentence
@@ -33,10 +33,11 @@ import numpy as np
 
 BACKCHANNELS = ("mm hmm", "uh huh", "yeah", "yes", "okay", "right", "i see", "sure", "got it", "true", "oh wow")
 COMMANDS = ("stop", "wait", "hold on", "hang on", "no", "stop please", "one moment", "excuse me")
-# How many different command phrases one burst may hold and still be a command: a user's short
-# command is one phrase, maybe repeated ("no, no"); the agent's echo residue or a side talker's
-# sentence under the closed choice decodes as a run of mixed ones. 2 keeps "no, wait".
-DISTINCT_COMMANDS = 2
+# How many command phrases one burst may hold and still be a command: a user's short command
+# is one to three ("stop", "no, wait, stop"); the agent's echo residue or a side talker's
+# sentence under the closed choice decodes as longer runs. (Counting *different* phrases, at
+# most 2, rejected more of those, but also the "no wait, stop" of a real barge-in.)
+MAX_COMMANDS = 3
 
 
 @runtime_checkable
@@ -62,14 +63,14 @@ class GrammarCommands:
     is a command when the decoded phrase is one of `commands`. Thread-safe (a decoder pool)."""
 
     def __init__(self, commands: Sequence[str] = COMMANDS, backchannels: Sequence[str] = BACKCHANNELS,
-                 distinct_commands: int = DISTINCT_COMMANDS):
+                 max_commands: int = MAX_COMMANDS):
         from microturn.runtime.speech.sphinx import PocketsphinxASR
 
         overlap = set(commands) & set(backchannels)
         if overlap:
             raise ValueError(f"phrases both a command and a backchannel: {sorted(overlap)}")
         self.commands = frozenset(commands)
-        self.distinct_commands = distinct_commands
+        self.max_commands = max_commands
         self.backchannels = frozenset(backchannels)
         # commands may come several at once ("no, wait, stop"); a backchannel comes alone
         self.asr = PocketsphinxASR(phrase_grammar(backchannels, repeated=commands))
@@ -85,9 +86,9 @@ class GrammarCommands:
         """"command", "backchannel" or "none" (no whole sentence of the grammar)."""
         heard = self.heard(audio)
         if self._command_run.fullmatch(heard):
-            # a mixed run ("hold on stop no wait") is how echo and side talk decode: unsure
-            mixed = len(set(self._phrase.findall(heard))) > self.distinct_commands
-            return "none" if mixed else "command"
+            # a long run ("hold on stop no wait") is how echo and side talk decode: unsure
+            too_long = len(self._phrase.findall(heard)) > self.max_commands
+            return "none" if too_long else "command"
         return "backchannel" if heard in self.backchannels else "none"
 
     def is_command(self, audio: np.ndarray) -> bool:
