@@ -211,13 +211,24 @@ class HeuristicPolicy:
         known to be the user's. Echo frames at the user's level can join the first few and
         stretch the pitch check's verdict (a side talker 14 semitones off read 3.5 on four
         frames, two of them echo, and a YIELD was committed the tick before the verdict)."""
-        if self._near_run_ms(st) >= 2 * self.options.barge_in_ms:
-            return False
-        if st.run_pitch is not None and st.user_pitch.median_st is not None \
-                and st.run_pitch.distance(st.user_pitch) is None:
-            return True
-        return st.run_timbre is not None and st.user_timbre.profile() is not None \
-            and st.run_timbre.distance(st.user_timbre) is None
+        return any(apart is None and user_known for apart, user_known in self._voice_checks(st))
+
+    def _voice_checks(self, st: _State) -> list[tuple[float | None, bool]]:
+        """Each voice check that is on, while the run's grace lasts (its speech at the user's
+        level, not echo residue before it, counts towards the grace; after it, whoever it is is
+        yielded to, so no check is asked): the run's distance from the user in units of the
+        check's tolerance (None: it cannot say yet), and whether the user's side is learnt."""
+        o = self.options
+        if (st.run_pitch is None and st.run_timbre is None) or self._near_run_ms(st) >= 2 * o.barge_in_ms:
+            return []
+        checks = []
+        if st.run_pitch is not None:
+            d = st.run_pitch.distance(st.user_pitch)
+            checks.append((None if d is None else d / o.voice_semitones, st.user_pitch.median_st is not None))
+        if st.run_timbre is not None:
+            d = st.run_timbre.distance(st.user_timbre)
+            checks.append((None if d is None else d / o.voice_timbre, st.user_timbre.profile() is not None))
+        return checks
 
     def _near_run_ms(self, st: _State, margin_db: float | None = None) -> float:
         """The run's speech since it last reached the user's level (within `margin_db`, default
@@ -247,19 +258,12 @@ class HeuristicPolicy:
         return None if st is None else st.silence_ms
 
     def _other_voice(self, st: _State) -> bool:
-        """The voice checks (`voice_semitones`, `voice_timbre`): another voice by its pitch or its
-        timbre, and the run not yet long enough to be yielded to whoever it is (its speech at the
-        user's level, not echo residue before it, counts towards that grace)."""
-        o = self.options
-        if (st.run_pitch is None and st.run_timbre is None) or self._near_run_ms(st) >= 2 * o.barge_in_ms:
-            return False
-        # each distance in units of its tolerance (0: that check is off or cannot say yet)
-        pitch = st.run_pitch.distance(st.user_pitch) if st.run_pitch is not None else None
-        spread = st.run_timbre.distance(st.user_timbre) if st.run_timbre is not None else None
-        apart = [d / tol for d, tol in ((pitch, o.voice_semitones), (spread, o.voice_timbre)) if d is not None]
+        """The voice checks (`voice_semitones`, `voice_timbre`, `voice_joint`): another voice by
+        its pitch or its timbre (or both together), while the run's grace lasts."""
+        apart = [a for a, _ in self._voice_checks(st) if a is not None]
         if not apart:
             return False
-        return (sum(a * a for a in apart) ** 0.5 if o.voice_joint else max(apart)) > 1.0
+        return (sum(a * a for a in apart) ** 0.5 if self.options.voice_joint else max(apart)) > 1.0
 
     def _listen(self, st: _State, turn: TurnInput) -> None:
         """Update the silence timer and the speech run from this micro-turn's chunks."""

@@ -49,10 +49,6 @@ def voiced_frames(audio: np.ndarray, min_power: float = MIN_LOUD) -> tuple[np.nd
     return frames[keep], f0.numpy()[keep]
 
 
-def voiced_f0(audio: np.ndarray, min_power: float = MIN_LOUD) -> np.ndarray:
-    """F0 (Hz) of the voiced frames of `audio` (see `voiced_frames`)."""
-    return voiced_frames(audio, min_power)[1]
-
 
 def semitones(hz: float) -> float:
     return 12.0 * float(np.log2(hz / 100.0))
@@ -90,8 +86,3 @@ class RunPitch:
         if mine is None or len(self._f0) < MIN_RUN_FRAMES:
             return None
         return abs(semitones(float(np.median(self._f0))) - mine)
-
-    def other_voice(self, user: UserPitch, tolerance_st: float) -> bool:
-        """True only when the run's median F0 is more than `tolerance_st` semitones from the user's."""
-        d = self.distance(user)
-        return d is not None and d > tolerance_st

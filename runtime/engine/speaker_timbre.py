@@ -99,7 +99,3 @@ class RunTimbre:
             return None
         mean, spread = profile
         return float(np.sqrt(np.mean(((self._sum / self._n - mean) / spread) ** 2)))
-
-    def other_voice(self, user: UserTimbre, tolerance: float) -> bool:
-        d = self.distance(user)
-        return d is not None and d > tolerance

@@ -8,7 +8,7 @@ from engine_doubles import ToneVAD
 
 from microturn.runtime.engine.heuristic import HeuristicPolicy
 from microturn.runtime.engine.policy import SAMPLES_PER_TURN, FloorAction, TurnInput
-from microturn.runtime.engine.speaker_pitch import RunPitch, UserPitch, voiced_f0
+from microturn.runtime.engine.speaker_pitch import RunPitch, UserPitch, voiced_frames
 
 SR = 16_000
 
@@ -21,26 +21,29 @@ def voice(f0: float, ms: int, amp: float = 0.3, seed: int = 0) -> np.ndarray:
     return x.astype(np.float32)
 
 
-def test_voiced_f0_reads_the_pitch_and_ignores_silence_and_quiet_frames():
+def voiced_f0(audio: np.ndarray, min_power: float = 0.0) -> np.ndarray:
+    return voiced_frames(audio, min_power)[1]
+
+
+def test_voiced_frames_read_the_pitch_and_ignore_silence_and_quiet_frames():
     f0 = voiced_f0(voice(120.0, 400))
     assert len(f0) == 10 and np.all(np.abs(f0 - 120.0) < 6.0)  # lag steps: about half a semitone here
     assert len(voiced_f0(np.zeros(6400, np.float32))) == 0
     assert len(voiced_f0(voice(120.0, 400, amp=0.3), min_power=1.0)) == 0  # quieter than asked
 
 
-def test_run_pitch_says_other_voice_only_when_both_sides_know_enough():
+def test_run_pitch_gives_a_distance_only_when_both_sides_know_enough():
     user, run = UserPitch(), RunPitch()
     run.hear(voiced_f0(voice(240.0, 400)))
-    assert not run.other_voice(user, 6.0), "no user pitch learnt yet: no verdict"
+    assert run.distance(user) is None, "no user pitch learnt yet: no verdict"
     user.hear(voiced_f0(voice(120.0, 800)))
-    assert run.other_voice(user, 6.0)                    # an octave (12 semitones) apart
-    assert not run.other_voice(user, 13.0)
+    assert 6.0 < run.distance(user) < 13.0               # an octave (12 semitones) apart
     run.clear()
     run.hear(voiced_f0(voice(130.0, 400)))                # 1.4 semitones: the user
-    assert not run.other_voice(user, 6.0)
+    assert run.distance(user) < 6.0
     run.clear()
     run.hear(voiced_f0(voice(240.0, 80)))                 # two frames: too little to judge
-    assert not run.other_voice(user, 6.0)
+    assert run.distance(user) is None
 
 
 def _yield_tick(policy: HeuristicPolicy, over_agent: np.ndarray) -> int | None:
