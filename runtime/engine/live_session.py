@@ -290,6 +290,13 @@ class LiveSession:
                   delay_ms=self.media_ms - inj.anchor_ms, priority=inj.priority,
                   waited_ms=self.media_ms - p.arrived_ms)
         self.engine.report_outcome(inj.id, True, "delivered")
+        # The agent takes the floor with it: a user turn still open (they stopped, and nobody
+        # answered yet) ends here, so what they said reaches the app and is answered after the
+        # interjection. Left open, it was lost: with the agent talking the policy does not end
+        # it, and after the interjection the policy saw the agent's turn end, not the user's.
+        # (An urgent one voiced while they still speak leaves their turn open.)
+        if not self.listener.speaking:
+            self._take_turn()
 
     def _floor_state(self) -> FloorState:
         speaking = self.voice.speaking

@@ -101,6 +101,11 @@ class DecisionOptions:
         run is near-field: within `fallback_near_field_db` of the user's own level (inf: any).
         Gaps of up to `fallback_yield_gap_ms` inside the run do not end it (a spoken sentence
         has stop closures and breaths where the VAD dips; see `HeuristicOptions.run_gap_ms`).
+    interjection_flags: show the model that an interjection is waiting (the TURN token's last
+        two flags). False (default): the training data has no pending interjections yet, so to
+        the shipped checkpoint the flags are inputs it never saw, and one waiting while the user
+        spoke drew a SPEAK that ended their turn mid-sentence (the harness's prompt items, 2026-11-27).
+        The delivery rules voice interjections either way. True only for a checkpoint trained with them.
     """
 
     take_threshold: float = 0.5
@@ -128,6 +133,7 @@ class DecisionOptions:
     words_max_burst_ms: int = 1300
     turn_words: bool = False
     turn_words_wait: bool = False
+    interjection_flags: bool = False
 
     def __post_init__(self) -> None:
         for name in ("early_take_silence_ms", "early_yield_speech_ms"):

@@ -99,11 +99,19 @@ class _SessionText:
     last_output: bytes = b""                                    # fed back as AGENT_TEXT
 
 
-def turn_flags(turn: TurnInput) -> list[float]:
-    """The TURN token's flags, in the order the model's flag table expects."""
-    urgent = any(p.priority == "urgent" for p in turn.interjections)
-    return [float(turn.agent_speaking), float(turn.video_changed), float(turn.timer_due),
-            float(bool(turn.interjections)), float(urgent)]
+def turn_flags(turn: TurnInput, *, user_speaking: bool = False, interjections: bool = True) -> list[float]:
+    """The TURN token's flags, in the order the model's flag table expects.
+
+    A visual change or a due timer is shown only when it meets silence (neither side speaking
+    at the tick): training has them only there, as cues to speak up when nobody does, and one
+    shown mid-sentence drew a SPEAK that ended the user's turn half-way. The app's hook hears of
+    it either way, and its words wait for the pause. `interjections`: show pending ones
+    (`DecisionOptions.interjection_flags`)."""
+    prompt = not user_speaking and not turn.agent_speaking
+    pending = interjections and bool(turn.interjections)
+    urgent = pending and any(p.priority == "urgent" for p in turn.interjections)
+    return [float(turn.agent_speaking), float(turn.video_changed and prompt), float(turn.timer_due and prompt),
+            float(pending), float(urgent)]
 
 
 class ModelPolicy:
@@ -153,17 +161,19 @@ class ModelPolicy:
     def step(self, turns: Sequence[TurnInput]) -> list[TurnDecision]:
         if not turns:
             return []
+        # the fallback first: its VAD says who is speaking at this tick, which the flags need
+        fallback = self.fallback.step(turns) if self.fallback is not None else None
+        speaking = [self._silence_ms(t.session_id) == 0 for t in turns]
         with self._lock:
             for t in turns:
                 if t.session_id not in self.sessions:  # forgiving: a step implies open
                     self.sessions.open(t.session_id)
                     self._text[t.session_id] = _SessionText()
-            tt = self._inputs(turns)
+            tt = self._inputs(turns, speaking)
             floor, text = self.sessions.step([t.session_id for t in turns], tt)
             decisions = [self._decide(t, floor[i], text[i]) for i, t in enumerate(turns)]
-        if self.fallback is None:
+        if fallback is None:
             return decisions
-        fallback = self.fallback.step(turns)
         if self.decisions.yield_near_field_db is not None:
             decisions = [self._far_field_continues(t, d) for t, d in zip(turns, decisions)]
         decisions = [_with_fallback(d, f) for d, f in zip(decisions, fallback)]
@@ -230,7 +240,7 @@ class ModelPolicy:
 
     # -- inputs and outputs -----------------------------------------------------------------
 
-    def _inputs(self, turns: Sequence[TurnInput]):
+    def _inputs(self, turns: Sequence[TurnInput], user_speaking: Sequence[bool]):
         c = self.config
         audio = np.zeros((len(turns), SAMPLES_PER_TURN), dtype=np.float32)
         for i, t in enumerate(turns):
@@ -246,7 +256,8 @@ class ModelPolicy:
             user_chunks.append(bytes(state.pending_user[: c.text_in]))
             del state.pending_user[: c.text_in]
             agent_chunks.append(state.last_output)
-        flags = np.array([turn_flags(t) for t in turns], dtype=np.float32).reshape(len(turns), N_FLAGS)
+        flags = np.array([turn_flags(t, user_speaking=u, interjections=self.decisions.interjection_flags)
+                          for t, u in zip(turns, user_speaking)], dtype=np.float32).reshape(len(turns), N_FLAGS)
         return build_turn(c, audio, [t.video for t in turns], user_chunks, agent_chunks, flags)
 
     def _action(self, turn: TurnInput, floor: torch.Tensor) -> TurnDecision:
@@ -324,6 +335,7 @@ def make_model_policy(
     words_max_burst_ms: int | None = None,
     turn_words: bool | None = None,
     turn_words_wait: bool | None = None,
+    interjection_flags: bool | None = None,
 ) -> ModelPolicy:
     """The interaction model as a floor policy.
 

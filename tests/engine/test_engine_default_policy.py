@@ -11,6 +11,7 @@ from microturn import Agent, Interjection
 from microturn.runtime.apps import agent_factory
 from microturn.runtime.engine.clock import VirtualClock
 from microturn.runtime.engine.engine import Engine
+from microturn.runtime.engine.heuristic import HeuristicPolicy
 from microturn.runtime.engine.options import EngineOptions
 from microturn.runtime.model.policy import ModelPolicy
 
@@ -59,20 +60,63 @@ class WaitsForThePause(Agent):
         return interjection
 
 
-async def test_default_engine_holds_a_board_prompt_offered_mid_sentence_until_the_users_pause():
-    engine = Engine(EngineOptions(), speech=doubles(), agent_factory=agent_factory(WaitsForThePause()),
-                    clock=VirtualClock())
+async def _board_changes_while_the_user_talks(engine: Engine, after_ms: int) -> Peer:
+    """400 ms of silence, then 1.2 s of speech with the board changing as it starts, then silence."""
     await engine.start()
     peer = await Peer(engine).join()
     board = np.zeros((24, 32, 3), np.uint8)
     peer.port.push_video(board)
     await peer.play(silence(400))
-    peer.port.push_video(np.full_like(board, 200))   # the board changes while the user talks
-    await peer.play(script(speech(1200), silence(2000)))
+    peer.port.push_video(np.full_like(board, 200))
+    await peer.play(script(speech(1200), silence(after_ms)))
     await engine.stop()
+    return peer
+
+
+async def test_default_engine_holds_a_board_prompt_offered_mid_sentence_until_the_users_pause():
+    engine = Engine(EngineOptions(), speech=doubles(), agent_factory=agent_factory(WaitsForThePause()),
+                    clock=VirtualClock())
+    peer = await _board_changes_while_the_user_talks(engine, 2000)
     delivered = peer.of("interjection.delivered")
     assert len(delivered) == 1, peer.events
     user_stopped = [e["media_ms"] for e in peer.of("user.speech.stopped")]
     assert user_stopped and delivered[0]["media_ms"] >= user_stopped[0], "not over the user"
     started = [e for e in peer.of("agent.speech.started") if e["text"] == "the board changed"]
     assert started and started[0]["media_ms"] <= 400 + 1200 + 1000, "voiced within a second of the pause"
+
+
+class AnswersToo(WaitsForThePause):
+    """As above, and answers what the user said."""
+
+    async def on_user_turn(self, session, turn):
+        session.say(f"you said {turn.text}")
+
+
+async def test_a_question_asked_while_a_prompt_waited_is_answered_after_it_not_lost():
+    """The board prompt is voiced at the user's first pause, which is also the end of their
+    question: the interjection takes the floor, and the question must still reach the app and be
+    answered after it (it used to stay open behind the interjection and never be answered)."""
+    # a slow end-of-turn timer, so the interjection comes first (scripted tones are no speech to the model)
+    engine = Engine(EngineOptions(), HeuristicPolicy(end_of_turn_ms=3000), speech=doubles(asr_texts=["what is two plus two"]),
+                    agent_factory=agent_factory(AnswersToo()), clock=VirtualClock())
+    peer = await _board_changes_while_the_user_talks(engine, 6000)
+    started = [e["text"] for e in peer.of("agent.speech.started")]
+    assert started[:2] == ["the board changed", "you said what is two plus two"], peer.events
+    ended = peer.of("user.turn.ended")
+    assert len(ended) == 1 and ended[0]["text"] == "what is two plus two"
+
+
+async def test_the_model_sees_a_prompt_only_when_it_meets_silence():
+    """Training shows the model visual changes and due timers only in silence, and interjections
+    never: a prompt that comes mid-sentence, or a pending interjection, is kept from its input
+    (a SPEAK it drew ended the user's turn half-way)."""
+    from microturn.runtime.engine.policy import TurnInput
+    from microturn.runtime.model.policy import turn_flags
+
+    turn = TurnInput(session_id="s", media_ms=200, audio=np.zeros(3200, np.float32), video_changed=True,
+                     timer_due=True, interjections=[])
+    assert turn_flags(turn)[1:3] == [1.0, 1.0]
+    assert turn_flags(turn, user_speaking=True)[1:3] == [0.0, 0.0]
+    from microturn.runtime.model.decisions import DecisionOptions
+
+    assert DecisionOptions().interjection_flags is False
