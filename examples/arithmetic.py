@@ -2,13 +2,15 @@
 fifty six". The answer comes from a `@tool` (so the same tools can be called from the page
 with a ``tool.call`` event), and numbers are spelled as words so the spoken round trip through
 TTS and ASR stays exact. A JSGF grammar narrows the recogniser to exactly these questions.
+It also speaks up unprompted: when the whiteboard (or camera) picture changes, and when a timer
+the app set falls due (`microturn eval` times both: the `mt/board_change` and `mt/timer_due` tasks).
 
 Run it with ``microturn dev examples/arithmetic.py`` (it is the default app).
 """
 
 from __future__ import annotations
 
-from microturn import Agent, tool
+from microturn import Agent, Interjection, tool
 
 NUMBERS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
            "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
@@ -17,6 +19,9 @@ _TENS = ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eigh
 # spoken operator -> tool name
 OPERATORS = {"plus": "add", "minus": "subtract", "times": "multiply", "multiplied by": "multiply",
              "divided by": "divide"}
+
+BOARD_PROMPT = "I see something new on the board. read me the sum and I will work it out."
+BOARD_QUIET_MS = 5000   # a moving camera changes the picture all the time: one remark per 5 s at most
 
 GRAMMAR = f"""#JSGF V1.0;
 grammar arithmetic;
@@ -125,6 +130,22 @@ class ArithmeticAgent(Agent):
         if not result.ok:
             return f"{question} has no answer: you cannot divide by zero."
         return f"{question} is {number_words(result.result)}"
+
+    async def on_visual_change(self, session, media_ms):
+        # Offered at the next pause rather than said at once: a learner who is still talking
+        # while they write is not talked over (the delivery rules hold it while they speak).
+        # It expires after 4 s: a remark about the board is stale once the talk has moved on.
+        said = self.__dict__.setdefault("_board_said_ms", {})   # session id -> last remark
+        if media_ms - said.get(session.session_id, -BOARD_QUIET_MS) < BOARD_QUIET_MS:
+            return
+        said[session.session_id] = media_ms
+        session.offer_interjection(Interjection(BOARD_PROMPT, priority="next_pause", anchor_ms=media_ms,
+                                                expires_ms=media_ms + 4000))
+
+    async def on_timer(self, session, name, media_ms):
+        # due now: voiced at once in silence, and the moment the user pauses if they are talking
+        text = f"it is time for the {name}." if name else "a reminder is due now."
+        session.offer_interjection(Interjection(text, priority="next_pause", anchor_ms=media_ms))
 
     async def on_user_turn(self, session, turn):
         if not turn.text.strip():

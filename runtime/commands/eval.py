@@ -25,7 +25,7 @@ def add_parser(subparsers) -> None:
 
     s = sub.add_parser("synth", help="synthesize a stimulus suite in FD-bench's v1 / v1.5 layout")
     s.add_argument("--out", required=True, help="folder to write the suite into")
-    s.add_argument("--items", type=int, default=5, help="items per task (8 tasks; default 5 = 40 items)")
+    s.add_argument("--items", type=int, default=5, help="items per task (10 tasks; default 5 = 50 items)")
     s.add_argument("--seed", type=int, default=0, help="the same seed writes the same bytes (default 0)")
     s.add_argument("--tasks", help="comma-separated subset of tasks, e.g. v1/pause_handling")
     s.add_argument("--voices", choices=["default", "heldout"], default="default",

@@ -9,6 +9,11 @@ barge-in timers act at the VAD's 32 ms chunk resolution, as they do live; an act
 ticks is heard from the next 20 ms frame. So the policy, the TTS, the floor controller, the
 watch and interjection delivery are the very code live sessions use. The output is resampled
 to 16 kHz and has exactly the input's length.
+
+Besides the audio, a run may show pictures (`video`: frames pushed when the media clock reaches
+their time, as a camera or whiteboard track delivers them) and set timers (`timers`: armed when
+the session opens, exactly as if the agent had called `session.set_timer`), so the harness can
+time the visual and timer prompts the app voices (eval/prompts.py).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import asyncio
 import concurrent.futures
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -56,17 +61,20 @@ class OfflineResult:
 
 def run_offline(input_audio_16k: np.ndarray, *, policy: FloorPolicy | str, agent: Any = None,
                 speech: SpeechServices | None = None, options: EngineOptions | None = None,
-                reasoner: Any = None, room: str = "offline", identity: str = "offline") -> OfflineResult:
+                reasoner: Any = None, room: str = "offline", identity: str = "offline",
+                video: Sequence[tuple[int, np.ndarray]] = (), timers: Sequence[tuple[str, int]] = ()) -> OfflineResult:
     """Run one input through the engine and return the agent's audio, events and decisions.
 
     policy: a `FloorPolicy` or a registered name. agent: an `Agent` class or instance (or None).
     speech: `SpeechServices` (the real providers when None). options: `EngineOptions`; their
     ``early_floor`` None (the default) means ON here, as in a live session; pass
-    ``EngineOptions(early_floor=False)`` to act only at ticks. Safe to call from inside a running
-    event loop (it then runs on a worker thread); `run_offline_async` is the coroutine.
+    ``EngineOptions(early_floor=False)`` to act only at ticks. video: (media_ms, HxWx3 uint8
+    frame) pairs, each pushed once the input reaches its time. timers: (name, at_ms) pairs, set
+    when the session opens as the agent's `session.set_timer` would. Safe to call from inside a
+    running event loop (it then runs on a worker thread); `run_offline_async` is the coroutine.
     """
     coro = run_offline_async(input_audio_16k, policy=policy, agent=agent, speech=speech, options=options,
-                             reasoner=reasoner, room=room, identity=identity)
+                             reasoner=reasoner, room=room, identity=identity, video=video, timers=timers)
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -77,7 +85,9 @@ def run_offline(input_audio_16k: np.ndarray, *, policy: FloorPolicy | str, agent
 
 async def run_offline_async(input_audio_16k: np.ndarray, *, policy: FloorPolicy | str, agent: Any = None,
                             speech: SpeechServices | None = None, options: EngineOptions | None = None,
-                            reasoner: Any = None, room: str = "offline", identity: str = "offline") -> OfflineResult:
+                            reasoner: Any = None, room: str = "offline", identity: str = "offline",
+                            video: Sequence[tuple[int, np.ndarray]] = (),
+                            timers: Sequence[tuple[str, int]] = ()) -> OfflineResult:
     """The coroutine behind `run_offline`."""
     from microturn.runtime.apps import agent_factory
     from microturn.runtime.engine.engine import Engine
@@ -94,6 +104,7 @@ async def run_offline_async(input_audio_16k: np.ndarray, *, policy: FloorPolicy 
     # early_floor None means "as live": on, although this clock is virtual (we push 20 ms frames)
     opts = dataclasses.replace(opts, record_decisions=True,
                                early_floor=True if opts.early_floor is None else opts.early_floor)
+    frames = sorted(video, key=lambda f: f[0])
     engine = Engine(opts, policy, speech, agent_factory(agent) if agent is not None else None, VirtualClock(),
                     reasoner)
     events: list[dict[str, Any]] = []
@@ -101,9 +112,13 @@ async def run_offline_async(input_audio_16k: np.ndarray, *, policy: FloorPolicy 
     await engine.start()
     try:
         session = await engine.open_session(room, identity, events.append)
+        for name, at_ms in timers:
+            session.on_agent_message({"kind": "set_timer", "name": name, "at_ms": int(at_ms)})
         await engine.settle()
         clock = engine.clock
         for start in range(0, len(padded), IN_FRAME_SAMPLES):
+            while frames and frames[0][0] <= start * 1000 // SAMPLE_RATE:
+                session.push_video(frames.pop(0)[1])
             # the frame that plays during these 20 ms, then the input heard in them, which has
             # fully arrived only at their end: move the clock there first (never past a tick,
             # which lies on the 20 ms grid), then `advance(0)` lets the watch act on the input

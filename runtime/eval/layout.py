@@ -10,6 +10,8 @@ beside it, exactly as the official data ships:
 Our synthesized items also carry `truth.json` (every constructed boundary), which names the task
 explicitly; official items simply lack it. A system's answer sits beside the input as
 `output.wav` (v1.5 also `clean_output.wav`).
+This project's own prompt tasks (`mt/...`, folder `microturn/`) carry `prompt.json`: a
+whiteboard change or a due timer at a marked time (eval/prompts.py).
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ TASKS = [
     "v1.5/user_backchannel",
     "v1.5/talking_to_other",
     "v1.5/background_speech",
+    "mt/board_change",     # not FD-bench: the agent speaks up on a whiteboard change (eval/prompts.py)
+    "mt/timer_due",        # ... and on a timer falling due
 ]
 LIVE_TASK = "live/session"   # a recorded live conversation (`microturn dev --record`), not an FD-bench task
 
@@ -117,6 +121,18 @@ def read_item(folder: Path) -> Item:
                     text=str(meta.get("current_turn_text", "")), context=str(meta.get("context_text", "")),
                     truth=truth, raw=meta)
 
+    if (folder / "prompt.json").is_file():
+        from microturn.runtime.eval.prompts import KIND_TASKS
+
+        path = folder / "prompt.json"
+        data = _load_json(path)
+        if not (isinstance(data, list) and data and isinstance(data[0], dict)):
+            raise LayoutError(f"{path}: expected a non-empty list of objects")
+        kind = data[0].get("kind")
+        if kind not in KIND_TASKS:
+            raise LayoutError(f"{path}: kind must be one of {sorted(KIND_TASKS)}, got {kind!r}")
+        return Item(folder, KIND_TASKS[kind], _span(data[0].get("timestamp"), path), truth=truth, raw=data)
+
     for fname, task in (("pause.json", "v1/pause_handling"), ("turn_taking.json", "v1/smooth_turn_taking"),
                         ("interrupt.json", "v1/user_interruption")):
         path = folder / fname
@@ -133,7 +149,8 @@ def read_item(folder: Path) -> Item:
         return Item(folder, LIVE_TASK, None, truth=truth)
     if truth and truth.get("task") == "v1/backchannel" or any("backchannel" in p.lower() for p in parts[-3:]):
         return Item(folder, "v1/backchannel", None, truth=truth)
-    raise LayoutError(f"{folder}: input.wav but none of pause.json, turn_taking.json, interrupt.json, metadata.json")
+    raise LayoutError(f"{folder}: input.wav but none of pause.json, turn_taking.json, interrupt.json, metadata.json, "
+                      "prompt.json")
 
 
 def discover(root: Path) -> tuple[list[Item], list[str]]:

@@ -23,6 +23,8 @@ HEADLINE: list[tuple[str, str, str, str]] = [
     ("v1.5/user_backchannel", "continue_rate_proxy", "v1.5 bc cont*", "high"),
     ("v1.5/talking_to_other", "continue_rate_proxy", "others cont*", "high"),
     ("v1.5/background_speech", "continue_rate_proxy", "bg cont*", "high"),
+    ("mt/board_change", "prompt_within_two_turns_rate", "board prompt <=0.4s", "high"),
+    ("mt/timer_due", "prompt_within_two_turns_rate", "timer prompt <=0.4s", "high"),
 ]
 
 

@@ -29,7 +29,7 @@ from microturn.runtime.eval.layout import Item, discover, read_item
 
 SR = 16_000
 INPUT_FILES = ("input.wav", "clean_input.wav", "pause.json", "turn_taking.json", "interrupt.json",
-               "metadata.json", "truth.json")
+               "metadata.json", "prompt.json", "truth.json")
 
 
 @dataclass
@@ -96,12 +96,13 @@ def _decision_dict(i: int, d: Any) -> dict:
     return out
 
 
-def drive(audio: np.ndarray, options: RunOptions) -> tuple[np.ndarray, list[dict], list[dict]]:
-    """One offline session over `audio`: (output audio as long as the input, events, decisions)."""
+def drive(audio: np.ndarray, options: RunOptions, **inputs: Any) -> tuple[np.ndarray, list[dict], list[dict]]:
+    """One offline session over `audio`: (output audio as long as the input, events, decisions).
+    `inputs`: what else the session sees (`video`, `timers`; eval/prompts.py)."""
     from microturn.runtime.engine.offline import run_offline
 
     result = run_offline(audio, policy=_make_policy(options), agent=_make_agent(options.app),
-                         speech=_WORKER.get("speech"))
+                         speech=_WORKER.get("speech"), **inputs)
     out = np.asarray(result.output_audio, np.float32)
     # the contract says same length; enforce it so a scorer never sees a misaligned file
     out = out[: len(audio)] if len(out) >= len(audio) else np.concatenate([out, np.zeros(len(audio) - len(out), np.float32)])
@@ -116,6 +117,7 @@ def _write_jsonl(path: Path, rows: list[dict]) -> None:
 def run_item(args: tuple[str, str]) -> dict:
     """Run and score one item (in a worker); returns its score dict (or an error record)."""
     from microturn.runtime.eval.plots import item_timeline
+    from microturn.runtime.eval.prompts import offline_inputs
     from microturn.runtime.eval.score import load_audio, score_item
     from microturn.runtime.speech.wav import write_wav
 
@@ -129,7 +131,7 @@ def run_item(args: tuple[str, str]) -> dict:
             if (src / name).is_file() and src != dst:
                 shutil.copyfile(src / name, dst / name)
         audio = load_audio(item.input_wav)
-        output, events, decisions = drive(audio, options)
+        output, events, decisions = drive(audio, options, **offline_inputs(item))
         write_wav(dst / "output.wav", output, SR)
         _write_jsonl(dst / "events.jsonl", events)
         _write_jsonl(dst / "decisions.jsonl", decisions)

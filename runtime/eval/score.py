@@ -21,6 +21,7 @@ import numpy as np
 
 from microturn.runtime.eval import metrics as m
 from microturn.runtime.eval.layout import Item
+from microturn.runtime.eval.prompts import KIND_TASKS, score_prompt, user_speaking_until
 
 SR = 16_000
 
@@ -114,6 +115,9 @@ def score_item(item: Item, output: np.ndarray, detector, input_audio: np.ndarray
     elif item.task == "v1/backchannel":
         bc = m.backchannel_score(segments, words, duration)
         res.update(take_over=bc.take_over, backchannels=bc.backchannels, backchannel_freq=round(bc.frequency, 4))
+    elif item.task in KIND_TASKS.values():
+        res.update(score_prompt(item.event[0], segments, onsets, onsets_src,
+                                user_until=user_speaking_until(item.truth, item.event[0])))
     elif item.task == "live/session":
         res.update(_live_session(detector, segments, input_audio if input_audio is not None else load_audio(item.input_wav)))
     else:  # v1.5
@@ -255,6 +259,15 @@ def summarize(results: list[dict]) -> dict[str, dict[str, Any]]:
             s["behaviour_proxy"] = {k: kinds.count(k) for k in sorted(set(k for k in kinds if k))}
             s["continue_rate_proxy"] = _rate([k == "continue" for k in kinds if k])
             s["respond_rate_proxy"] = _rate([k == "stop+speak" for k in kinds if k])
+        if task in KIND_TASKS.values():
+            # in silence: voiced, and how soon; during the user's speech: not over them
+            s["silent_at_event"] = _rate([r["silent_at_event"] for r in rs])
+            s["n_during_user"] = sum(bool(r.get("during_user")) for r in rs)
+            s["prompt_voiced_rate"] = _rate([r.get("prompt_voiced") for r in rs])
+            s["prompt_within_two_turns_rate"] = _rate([r.get("prompt_within_two_turns") for r in rs])
+            s["spoke_over_user_rate"] = _rate([r.get("spoke_over_user") for r in rs])
+            s["prompt_delay_truth_median"] = m.median_of([r.get("prompt_delay_truth") for r in rs], 4)
+            s["prompt_delay_median"] = m.median_of([r.get("prompt_delay") for r in rs], 4)
         if task == "live/session":
             s["turns"] = sum(r["turns"] for r in rs)
             s["response_latency"] = _mean([x for r in rs for x in r["response_latencies"]])

@@ -43,6 +43,8 @@ FOLDERS = {  # task -> folder under the suite root (FD-bench's names where they 
     "v1.5/user_backchannel": "v1.5/user_backchannel",
     "v1.5/talking_to_other": "v1.5/talking_to_other",
     "v1.5/background_speech": "v1.5/background_speech",
+    "mt/board_change": "microturn/board_change",
+    "mt/timer_due": "microturn/timer_due",
 }
 
 
@@ -218,6 +220,43 @@ def _v15_overlap(rng, kind: str):
     return sc, duration, official, {"event": ts, "expected": "keep talking (resume)"}
 
 
+# After an exchange, the prompt comes this long after the question ends: the default app's answer
+# (about 3 s) has started within the 1.2 s answer fallback and ended by then, so both sides are
+# silent (checked per item when scoring: `silent_at_event`).
+PROMPT_AFTER_QUESTION_S = 6.0
+PROMPT_TAIL_S = 3.0       # silence after the prompt: time to voice it, and to show it is voiced once
+PROMPT_CONTEXTS = ("silence from the start", "after a question and its answer", "while the user speaks")
+
+
+def _prompt(rng, index: int, kind: str):
+    """A whiteboard change or a due timer (eval/prompts.py), in turn by item index: in silence
+    before anyone has spoken; in silence after a question and the agent's answer; or in the
+    middle of the user's question, where it must wait until they finish."""
+    sc = Scene(rng)
+    context = PROMPT_CONTEXTS[index % len(PROMPT_CONTEXTS)]
+    if context == PROMPT_CONTEXTS[0]:
+        at = LEAD_IN_S + float(rng.uniform(0.5, 1.5))
+        end = at + PROMPT_TAIL_S
+    else:
+        q = sc.say(LEAD_IN_S, _pick(rng, bank.TALK_PROMPTS), _pick(rng, _voices))
+        if context == PROMPT_CONTEXTS[1]:
+            at = q["end"] + PROMPT_AFTER_QUESTION_S + float(rng.uniform(0.0, 0.6))
+            end = at + PROMPT_TAIL_S
+        else:
+            at = q["start"] + float(rng.uniform(0.35, 0.65)) * (q["end"] - q["start"])
+            end = q["end"] + PROMPT_AFTER_QUESTION_S   # the answer and the prompt, in either order
+    at = round(at, 4)
+    entry = {"kind": kind, "timestamp": [at, at]}
+    if kind == "timer":
+        from microturn.runtime.eval.prompts import TIMER_NAME
+
+        entry["name"] = TIMER_NAME
+    expected = ("hold it until the user finishes" if context == PROMPT_CONTEXTS[2]
+                else "voice the app's prompt within two micro-turns")
+    return sc, end, {"prompt.json": [entry]}, {"event": [at, at], "prompt": kind, "context": context,
+                                               "expected": expected}
+
+
 BUILDERS: dict[str, Callable] = {
     "v1/pause_handling": _pause_handling,
     "v1/smooth_turn_taking": _smooth_turn_taking,
@@ -227,6 +266,8 @@ BUILDERS: dict[str, Callable] = {
     "v1.5/user_backchannel": lambda rng, index: _v15_overlap(rng, "backchannel"),
     "v1.5/talking_to_other": lambda rng, index: _v15_overlap(rng, "other"),
     "v1.5/background_speech": lambda rng, index: _v15_overlap(rng, "background"),
+    "mt/board_change": lambda rng, index: _prompt(rng, index, "board"),
+    "mt/timer_due": lambda rng, index: _prompt(rng, index, "timer"),
 }
 
 
@@ -282,7 +323,13 @@ def synth_suite(out: Path, items_per_task: int = 5, seed: int = 0, tasks: list[s
 
             done = tqdm(done, total=len(jobs), desc="synth", unit="item")
         folders = [Path(f) for f in done]
-    (out / "suite.json").write_text(json.dumps(
+    # Tasks added to a suite made with the same seed, size and voices (new tasks, say) join its
+    # record: the items of the tasks already there are byte for byte what this call would write.
+    record = out / "suite.json"
+    before = json.loads(record.read_text()) if record.is_file() else {}
+    if all(before.get(k) == v for k, v in (("seed", seed), ("items_per_task", items_per_task), ("voices", voices))):
+        tasks = [t for t in TASKS if t in tasks or t in before.get("tasks", [])]
+    record.write_text(json.dumps(
         {"seed": seed, "items_per_task": items_per_task, "tasks": tasks, "voices": voices,
          "folders": {t: FOLDERS[t] for t in tasks}}, indent=2) + "\n")
     return folders
