@@ -47,7 +47,7 @@ def offline_inputs(item) -> dict[str, Any]:
 
 
 def score_prompt(event_s: float, segments: list, onsets: list[float], onsets_src: str,
-                 user_until: float | None = None) -> dict[str, Any]:
+                 user_until: float | None = None, turn_ends: list[float] | None = None) -> dict[str, Any]:
     """One prompt item: was the agent silent when the prompt came, and how soon did it speak?
 
     `onsets` are the agent's onsets (engine events when the run recorded them, else the output
@@ -56,11 +56,14 @@ def score_prompt(event_s: float, segments: list, onsets: list[float], onsets_src
     judged by. `user_until`: the prompt came while the user was speaking, until then (from
     truth.json); such an item is judged only on not talking over them (`spoke_over_user`: any
     agent onset from the prompt until they finish, the prompt's or an answer started too early),
-    since the answer to what they say and the prompt then both follow their turn.
+    since the answer to what they say and the prompt then both follow their turn. `turn_ends`
+    (the engine's `user.turn.ended` times, when recorded) tell whether their turn then reached
+    the app at all (`user_turn_ended`: a prompt voiced first once left it open for good).
     """
     talking = any(s0 <= event_s < s1 for s0, s1 in segments)
     if user_until is not None:
-        return {"silent_at_event": not talking, "during_user": True,
+        ended = None if turn_ends is None else any(t >= user_until - 1e-9 for t in turn_ends)
+        return {"silent_at_event": not talking, "during_user": True, "user_turn_ended": ended,
                 "spoke_over_user": any(event_s - 1e-9 <= o < user_until for o in onsets)}
     later = [o for o in onsets if o >= event_s - 1e-9]
     heard = [s0 for s0, _ in segments if s0 >= event_s - 1e-9]

@@ -116,8 +116,10 @@ def score_item(item: Item, output: np.ndarray, detector, input_audio: np.ndarray
         bc = m.backchannel_score(segments, words, duration)
         res.update(take_over=bc.take_over, backchannels=bc.backchannels, backchannel_freq=round(bc.frequency, 4))
     elif item.task in KIND_TASKS.values():
+        turn_ends = None if events is None else [e["media_ms"] / 1000 for e in events
+                                                 if e.get("type") == "user.turn.ended"]
         res.update(score_prompt(item.event[0], segments, onsets, onsets_src,
-                                user_until=user_speaking_until(item.truth, item.event[0])))
+                                user_until=user_speaking_until(item.truth, item.event[0]), turn_ends=turn_ends))
     elif item.task == "live/session":
         res.update(_live_session(detector, segments, input_audio if input_audio is not None else load_audio(item.input_wav)))
     else:  # v1.5
@@ -266,6 +268,7 @@ def summarize(results: list[dict]) -> dict[str, dict[str, Any]]:
             s["prompt_voiced_rate"] = _rate([r.get("prompt_voiced") for r in rs])
             s["prompt_within_two_turns_rate"] = _rate([r.get("prompt_within_two_turns") for r in rs])
             s["spoke_over_user_rate"] = _rate([r.get("spoke_over_user") for r in rs])
+            s["user_turn_ended_rate"] = _rate([r.get("user_turn_ended") for r in rs])
             s["prompt_delay_truth_median"] = m.median_of([r.get("prompt_delay_truth") for r in rs], 4)
             s["prompt_delay_median"] = m.median_of([r.get("prompt_delay") for r in rs], 4)
         if task == "live/session":

@@ -93,7 +93,7 @@ def test_prompts_that_come_mid_question_wait_for_its_end_and_the_question_is_ans
     question is answered too (a prompt voiced first used to leave it unanswered)."""
     for folder in ("microturn/timer_due/002", "microturn/board_change/002"):
         res = _run(suite / folder, tmp_path / folder)
-        assert res["during_user"] and res["spoke_over_user"] is False, res
+        assert res["during_user"] and res["spoke_over_user"] is False and res["user_turn_ended"], res
         events = [json.loads(x) for x in (tmp_path / folder / "events.jsonl").read_text().splitlines()]
         said = [e["text"] for e in events if e["type"] == "agent.speech.started"]
         assert len(said) == 2 and any(" is " in s for s in said), said   # the prompt and "X times Y is Z"
@@ -113,6 +113,12 @@ def test_score_prompt_times_from_events_or_vad_and_flags_a_busy_agent():
     assert late["prompt_voiced"] and not late["prompt_within_two_turns"]
     busy = score_prompt(2.0, [(1.0, 2.5)], [1.0], "events")
     assert not busy["silent_at_event"] and not busy["prompt_voiced"]
+    # mid-question: judged on not starting over the user, and on their turn reaching the app after
+    mid = score_prompt(2.0, [(3.1, 5.0)], [3.1], "events", user_until=3.0, turn_ends=[3.05])
+    assert mid["spoke_over_user"] is False and mid["user_turn_ended"] is True and "prompt_voiced" not in mid
+    cut = score_prompt(2.0, [(2.6, 5.0)], [2.6], "events", user_until=3.0, turn_ends=[2.6])
+    assert cut["spoke_over_user"] is True and cut["user_turn_ended"] is False
+    assert score_prompt(2.0, [], [], "vad", user_until=3.0)["user_turn_ended"] is None
 
 
 def test_prompt_targets_are_judged_only_on_suites_that_have_the_task():
