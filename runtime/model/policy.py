@@ -251,7 +251,7 @@ class ModelPolicy:
         user_chunks, agent_chunks = [], []
         for t in turns:
             state = self._text[t.session_id]
-            for piece in t.text:
+            for piece in t.text if self.decisions.user_text else ():   # DecisionOptions.user_text
                 state.pending_user.extend(piece.encode("utf-8"))
             user_chunks.append(bytes(state.pending_user[: c.text_in]))
             del state.pending_user[: c.text_in]
@@ -336,6 +336,7 @@ def make_model_policy(
     turn_words: bool | None = None,
     turn_words_wait: bool | None = None,
     interjection_flags: bool | None = None,
+    user_text: bool | None = None,
 ) -> ModelPolicy:
     """The interaction model as a floor policy.
 

@@ -25,7 +25,7 @@ def turn_input(sid, ms, rng, **kw):
 
 
 def test_registered_and_steps_all_sessions_in_one_call():
-    policy = make_policy("model", checkpoint="random", seed=1)
+    policy = make_policy("model", checkpoint="random", seed=1, user_text=True)
     assert isinstance(policy, FloorPolicy)
     rng = np.random.default_rng(0)
     for sid in ["a", "b", "c"]:
@@ -45,6 +45,21 @@ def test_registered_and_steps_all_sessions_in_one_call():
     policy.close("b")
     assert "b" not in policy.sessions
     assert len(policy.step([turn_input("a", 800, rng)])) == 1
+
+
+def test_typed_text_reaches_the_model_only_when_asked():
+    """The shipped checkpoint never saw user text in training: by default typed text leaves the
+    model's input (and so every decision) as it would be without it."""
+    runs = {}
+    for name, kwargs in (("none", {}), ("typed", {}), ("fed", {"user_text": True})):
+        policy, rng = make_policy("model", checkpoint="random", seed=3, **kwargs), np.random.default_rng(2)
+        queued, decisions = [], []
+        for ms in range(200, 2000, 200):
+            decisions += policy.step([turn_input("a", ms, rng, text=["hello there"] if name != "none" and ms == 200 else [])])
+            queued.append(len(policy._text["a"].pending_user))
+        runs[name] = (decisions, queued)
+    assert runs["typed"] == runs["none"] and runs["none"][1][0] == 0
+    assert runs["fed"][1][:3] == [7, 3, 0]   # 11 bytes into 4-byte slots, one micro-turn at a time
 
 
 def test_checkpoint_option_loads_the_weights(tmp_path):
