@@ -20,8 +20,10 @@ _TENS = ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eigh
 OPERATORS = {"plus": "add", "minus": "subtract", "times": "multiply", "multiplied by": "multiply",
              "divided by": "divide"}
 
-BOARD_PROMPT = "I see something new on the board. read me the sum and I will work it out."
-BOARD_QUIET_MS = 5000   # a moving camera changes the picture all the time: one remark per 5 s at most
+BOARD_PROMPT = "I see something new. if you wrote a sum, read it to me and I will work it out."
+# The picture is a whiteboard or a camera (the session does not say which), and a person moving
+# in front of a camera changes it all the time: one remark per 30 s at most.
+BOARD_QUIET_MS = 30_000
 
 GRAMMAR = f"""#JSGF V1.0;
 grammar arithmetic;
@@ -134,7 +136,7 @@ class ArithmeticAgent(Agent):
     async def on_visual_change(self, session, media_ms):
         # Offered at the next pause rather than said at once: a learner who is still talking
         # while they write is not talked over (the delivery rules hold it while they speak).
-        # It expires after 4 s: a remark about the board is stale once the talk has moved on.
+        # It expires after 4 s: a remark about the picture is stale once the talk has moved on.
         said = self.__dict__.setdefault("_board_said_ms", {})   # session id -> last remark
         if media_ms - said.get(session.session_id, -BOARD_QUIET_MS) < BOARD_QUIET_MS:
             return

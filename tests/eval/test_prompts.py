@@ -130,3 +130,24 @@ def test_prompt_targets_are_judged_only_on_suites_that_have_the_task():
     missed = {**base, "mt/board_change": {"prompt_within_two_turns_rate": 0.5}}
     assert abs(targets.shortfall(missed) - without - (0.95 - 0.5) / 0.95) < 1e-9
     assert targets.check(missed)[len(targets.TARGETS) - 2]["met"] is False
+
+
+async def test_the_default_app_remarks_on_a_changing_picture_at_most_once_in_30_s():
+    """A camera changes the picture whenever someone moves: the remark must not repeat."""
+    import sys
+
+    from microturn.runtime.apps import load_app
+
+    app = load_app(None)
+    agent, offered = app(), []
+
+    class Session:
+        session_id = "s1"
+
+        def offer_interjection(self, inj):
+            offered.append((inj.anchor_ms, inj.priority, inj.text))
+
+    for ms in (1000, 5000, 20000, 31000):
+        await agent.on_visual_change(Session(), ms)
+    words = sys.modules[app.__module__].BOARD_PROMPT
+    assert offered == [(1000, "next_pause", words), (31000, "next_pause", words)]
