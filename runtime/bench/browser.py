@@ -29,6 +29,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -215,10 +216,13 @@ def locate(haystack: np.ndarray, needle: np.ndarray) -> tuple[float, float]:
 
 
 async def run_call(base_url: str, stimulus: Stimulus, *, listen_s: float = 3.0, query: str = "",
-                   leave: bool = True, connect_timeout_s: float = 20.0, chromium: str = CHROMIUM) -> Call:
+                   leave: bool = True, connect_timeout_s: float = 20.0, chromium: str = CHROMIUM,
+                   actions: Sequence[tuple[float, str]] = ()) -> Call:
     """Open `/?autojoin=1&raw=1&record=1` with the WAV as the microphone; record until the WAV
     has played out plus `listen_s`; return the aligned recording and the page's events.
-    `leave=False` closes the browser without hanging up first, as a closed tab does."""
+    `leave=False` closes the browser without hanging up first, as a closed tab does.
+    `actions`: (seconds into the recording, JavaScript) pairs, each run in the page once the
+    recorder holds that much audio (e.g. a whiteboard stroke sent with `microturn.sendRaw`)."""
     from playwright.async_api import async_playwright
 
     from microturn.runtime.speech.resample import resample
@@ -236,6 +240,10 @@ async def run_call(base_url: str, stimulus: Stimulus, *, listen_s: float = 3.0, 
             error = await page.evaluate("window.microturn.error")
             if error:
                 return Call(np.zeros(0, np.float32), np.zeros(0, np.float32), 0.0, 0.0, [], [], {}, error=error)
+            for at_s, script in sorted(actions):
+                await page.wait_for_function(f"window.microturn.recorder.length >= {int(at_s * RECORD_RATE)}",
+                                             timeout=(at_s + 30) * 1000, polling=20)
+                await page.evaluate(script)
             # The fake microphone started with getUserMedia, a little before the recorder: wait
             # for the rest of the WAV, then listen on.
             need = int((stimulus.duration_s + listen_s) * RECORD_RATE)

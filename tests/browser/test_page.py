@@ -115,3 +115,27 @@ def test_latency_bench_counts_barge_ins_the_agent_talked_through():
     assert (s["questions"], s["answers_understood"], s["answers_correct"]) == (3, 2, 1)
     assert (s["barge_in_measured"], s["barge_in_yielded"]) == (2, 1)
     assert s["summary"]["answer_ms"]["p50"] == 500.0 and s["summary"]["barge_in_stop_ms"]["n"] == 2
+
+
+async def test_a_whiteboard_stroke_in_silence_makes_the_agent_speak_up_live(dev_server, tmp_path):
+    """The page sends a whiteboard stroke on its data channel while nobody speaks: the default
+    app's remark is voiced then (heard in the page), and a question asked after it is answered."""
+    import sys
+
+    from microturn.runtime.apps import load_app
+
+    remark = sys.modules[load_app(None).__module__].BOARD_PROMPT
+    question_at = 8.0
+    stim = build_stimulus(tmp_path / "board.wav", [(question_at, QUESTION)])
+    stroke = "window.microturn.sendRaw(JSON.stringify({type: 'whiteboard.stroke', points: [[0, 0], [40, 30]]}))"
+    call = await run_call(dev_server.url, stim, listen_s=3.0, actions=[(1.5, stroke)])
+    assert call.error is None, call.error
+    said = [(e["media_ms"], e["text"]) for e in call.events_of("agent.speech.started")]
+    assert said and said[0][1] == remark, said
+    # voiced in the silence before the question (media time starts with the session, a little
+    # before the recording; both well before 8 s)
+    assert said[0][0] < question_at * 1000 - 1000, said
+    sent_at = 1.5 - call.wav_offset_s    # the stroke, on the WAV's timeline
+    onset = call.agent_onset_after(sent_at)
+    assert onset is not None and sent_at + onset < question_at, "the remark is heard in the page, before the question"
+    assert any("fifty six" in t.lower() or "56" in t for _, t in said[1:]), said
