@@ -15,7 +15,11 @@ Per question it reports:
 - understood: whether the agent's answer (its text) holds the right number, i.e. the server
   recognised the question over Opus; heard: what pocketsphinx recognised in the answer audio the
   page received, and (correct) whether the right number was in it;
-- mic_kbps: what the page's microphone cost on the wire (the answer SDP asks for 64 kbit/s).
+- mic_kbps: what the page's microphone cost on the wire (the answer SDP asks for 64 kbit/s);
+- board_prompt_ms: a third call per question, silent, in which the page sends a whiteboard
+  stroke on its data channel 1.5 s into the recording: from then to the app's remark heard in the
+  page (`--no-board` skips it). The issue asks for prompts voiced within two micro-turns; this
+  adds the data channel, the review of the app's interjection, TTS and WebRTC playout.
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ def add_arguments(p) -> None:
     p.add_argument("--barge-in-after", type=float, default=1.5,
                    help="seconds after the question ends at which the interruption starts (default 1.5)")
     p.add_argument("--no-barge-in", action="store_true", help="questions only, no interruption")
+    p.add_argument("--no-board", action="store_true", help="no whiteboard-prompt call per question")
     p.add_argument("--listen", type=float, default=3.0, help="seconds to keep listening after the WAV ends")
     p.add_argument("--warmup", type=int, default=1,
                    help="calls made first and left out of the figures (reported as cold_start), default 1")
@@ -76,6 +81,7 @@ def run(args) -> dict:
         "cold_start": cold,
         "how": "answer_ms: WAV end of question -> first agent audio recorded in the page; "
                "barge_in_stop_ms: WAV start of interruption -> agent audio quiet (300 ms) in the page; "
+               "board_prompt_ms: whiteboard stroke sent by the page -> first agent audio recorded in it; "
                "setup_ms: page join start -> data channel open",
     }
 
@@ -83,7 +89,7 @@ def run(args) -> dict:
 def summarize(rows: list[dict]) -> dict:
     """Counts and percentiles over the per-question rows of `_measure`."""
     summary = {}
-    for key in ("answer_ms", "barge_in_stop_ms", "setup_ms", "connected_ms", "mic_kbps"):
+    for key in ("answer_ms", "barge_in_stop_ms", "board_prompt_ms", "setup_ms", "connected_ms", "mic_kbps"):
         values = [r[key] for r in rows if r.get(key) is not None]
         summary[key] = percentiles(values, qs=(50, 90))
     measured = [r for r in rows if r.get("barge_in_stop_ms") is not None]
@@ -126,6 +132,8 @@ async def _measure(url: str, tmp: Path, args, count: int, tag: str = "q") -> lis
             end = q_end + onset + 0.05 + (stop if stop is not None else args.listen) + 0.1
             row["heard"] = recognise_answer(call.agent_audio_between(q_end + onset - 0.1, end))
             row["correct"] = expected in row["heard"]
+        if not args.no_board:
+            row.update(await _board_prompt(url, tmp / f"{tag}{i}-board.wav", args))
         if args.no_barge_in:
             continue
 
@@ -150,3 +158,22 @@ async def _measure(url: str, tmp: Path, args, count: int, tag: str = "q") -> lis
         if not speaking:
             row["barge_in_note"] = "the agent was not speaking when the interruption started"
     return rows
+
+
+BOARD_AT_S = 1.5   # into the recording: the call is up, nobody speaks
+STROKE_JS = "window.microturn.sendRaw(JSON.stringify({type: 'whiteboard.stroke', points: [[0, 0], [40, 30]]}))"
+
+
+async def _board_prompt(url: str, wav: Path, args) -> dict:
+    """One silent call in which the page sends a whiteboard stroke: how soon the page hears the
+    app's remark about it (None when nothing was heard: an app without `on_visual_change`)."""
+    from microturn.runtime.bench.browser import build_stimulus, run_call
+
+    call = await run_call(url, build_stimulus(wav, [], tail_s=5.0), listen_s=args.listen,
+                          actions=[(BOARD_AT_S, STROKE_JS)])
+    if call.error:
+        return {"board_error": call.error}
+    onset = call.agent_onset_after(BOARD_AT_S - call.wav_offset_s)   # the stroke, on the WAV's timeline
+    said = call.events_of("agent.speech.started")
+    return {"board_prompt_ms": None if onset is None else round(onset * 1000, 1),
+            "board_said": said[0]["text"] if said else None}
