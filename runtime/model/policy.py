@@ -161,6 +161,10 @@ class ModelPolicy:
     def step(self, turns: Sequence[TurnInput]) -> list[TurnDecision]:
         if not turns:
             return []
+        for t in turns:   # before anything steps, so a bad turn changes no session's state
+            size = np.asarray(t.audio).size
+            if size != SAMPLES_PER_TURN:
+                raise ValueError(f"session {t.session_id}: a micro-turn has {SAMPLES_PER_TURN} samples, got {size}")
         # the fallback first: its VAD says who is speaking at this tick, which the flags need
         fallback = self.fallback.step(turns) if self.fallback is not None else None
         speaking = [self._silence_ms(t.session_id) == 0 for t in turns]
@@ -242,12 +246,7 @@ class ModelPolicy:
 
     def _inputs(self, turns: Sequence[TurnInput], user_speaking: Sequence[bool]):
         c = self.config
-        audio = np.zeros((len(turns), SAMPLES_PER_TURN), dtype=np.float32)
-        for i, t in enumerate(turns):
-            a = np.asarray(t.audio, dtype=np.float32).reshape(-1)
-            if a.size != SAMPLES_PER_TURN:
-                raise ValueError(f"session {t.session_id}: a micro-turn has {SAMPLES_PER_TURN} samples, got {a.size}")
-            audio[i] = a
+        audio = np.stack([np.asarray(t.audio, dtype=np.float32).reshape(-1) for t in turns])
         user_chunks, agent_chunks = [], []
         for t in turns:
             state = self._text[t.session_id]

@@ -83,6 +83,12 @@ def test_bad_audio_is_a_clear_error_and_loses_nothing():
     with pytest.raises(ValueError, match="session bad: a micro-turn has 3200 samples, got 100"):
         policy.step([turn_input("ok", 400, rng), bad])
     assert policy.sessions.cache_length("ok") == policy.config.tokens_per_turn   # nothing appended
+    shipped = make_policy("model")            # with its fallback: that is not stepped either
+    shipped.step([turn_input("ok", 200, rng)])
+    before = shipped.fallback.silence_ms("ok")
+    with pytest.raises(ValueError, match="session bad"):
+        shipped.step([turn_input("ok", 400, rng), bad])
+    assert shipped.fallback.silence_ms("ok") == before
     assert len(policy.step([turn_input("ok", 400, rng)])) == 1
 
 
