@@ -17,6 +17,7 @@ SPEAK up to 0.8 s later and fewer backchannels).
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from pathlib import Path
@@ -29,6 +30,7 @@ from microturn.runtime.eval.score import load_audio
 TYPED = "can you help me with my homework"
 
 
+@functools.cache   # built once, shown every micro-turn
 def _frames() -> dict[str, np.ndarray]:
     yy, xx = np.mgrid[0:240, 0:320]
     room = np.stack([80 + 60 * np.sin(xx / 40.0), 70 + 50 * np.cos(yy / 30.0), 60 + 40 * np.sin((xx + yy) / 50.0)], -1)

@@ -49,7 +49,6 @@ def voiced_frames(audio: np.ndarray, min_power: float = MIN_LOUD) -> tuple[np.nd
     return frames[keep], f0.numpy()[keep]
 
 
-
 def semitones(hz: float) -> float:
     return 12.0 * float(np.log2(hz / 100.0))
 

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from microturn.runtime.eval.prompts import KIND_TASKS
+
 TASKS = [
     "v1/pause_handling",
     "v1/smooth_turn_taking",
@@ -122,8 +124,6 @@ def read_item(folder: Path) -> Item:
                     truth=truth, raw=meta)
 
     if (folder / "prompt.json").is_file():
-        from microturn.runtime.eval.prompts import KIND_TASKS
-
         path = folder / "prompt.json"
         data = _load_json(path)
         if not (isinstance(data, list) and data and isinstance(data[0], dict)):

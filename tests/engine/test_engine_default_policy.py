@@ -105,18 +105,3 @@ async def test_a_question_asked_while_a_prompt_waited_is_answered_after_it_not_l
     ended = peer.of("user.turn.ended")
     assert len(ended) == 1 and ended[0]["text"] == "what is two plus two"
 
-
-async def test_the_model_sees_a_prompt_only_when_it_meets_silence():
-    """Training shows the model visual changes and due timers only in silence, and interjections
-    never: a prompt that comes mid-sentence, or a pending interjection, is kept from its input
-    (a SPEAK it drew ended the user's turn half-way)."""
-    from microturn.runtime.engine.policy import TurnInput
-    from microturn.runtime.model.policy import turn_flags
-
-    turn = TurnInput(session_id="s", media_ms=200, audio=np.zeros(3200, np.float32), video_changed=True,
-                     timer_due=True, interjections=[])
-    assert turn_flags(turn)[1:3] == [1.0, 1.0]
-    assert turn_flags(turn, user_speaking=True)[1:3] == [0.0, 0.0]
-    from microturn.runtime.model.decisions import DecisionOptions
-
-    assert DecisionOptions().interjection_flags is False

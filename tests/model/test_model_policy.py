@@ -62,6 +62,34 @@ def test_typed_text_reaches_the_model_only_when_asked():
     assert runs["fed"][1][:3] == [7, 3, 0]   # 11 bytes into 4-byte slots, one micro-turn at a time
 
 
+def test_the_model_sees_a_prompt_only_when_it_meets_silence_and_no_pending_interjections():
+    """Training shows the model visual changes and due timers only in silence, and interjections
+    never: what the policy feeds the model (the TURN flags) keeps a prompt that comes while the
+    user speaks (the fallback's VAD says so) and every pending interjection out of it."""
+    from microturn.runtime.eval.synth import speak
+
+    fed = []
+
+    def recording(policy):   # every TURN-flag row the policy feeds its model
+        real_step = policy.sessions.step
+        policy.sessions.step = lambda ids, tt: (fed.append(tt.flags.reshape(-1).tolist()), real_step(ids, tt))[1]
+        return policy
+
+    policy = recording(make_policy("model", checkpoint="random", seed=1))
+    voice = speak("so I was wondering about the weather", ("en-us", 160, 50))
+    pending = [PendingInterjection("soon", "urgent", 0)]
+    quiet = np.zeros(3200, np.float32) + 1e-4
+    prompt = dict(video_changed=True, timer_due=True, interjections=pending)
+    policy.step([TurnInput(session_id="s", media_ms=200, audio=voice[3200:6400], **prompt)])
+    policy.step([TurnInput(session_id="s", media_ms=400, audio=quiet, **prompt)])
+    policy.step([TurnInput(session_id="s", media_ms=600, audio=quiet, interjections=pending)])
+    # flags: agent speaking, video changed, timer due, interjection pending, urgent
+    assert fed == [[0, 0, 0, 0, 0], [0, 1, 1, 0, 0], [0, 0, 0, 0, 0]]
+    shown = recording(make_policy("model", checkpoint="random", seed=1, interjection_flags=True))
+    shown.step([TurnInput(session_id="t", media_ms=200, audio=quiet, interjections=pending)])
+    assert fed[-1] == [0, 0, 0, 1, 1]
+
+
 def test_checkpoint_option_loads_the_weights(tmp_path):
     model = make_model(seed=4)
     save_checkpoint(model, tmp_path / "ck")
