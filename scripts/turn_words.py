@@ -1,8 +1,10 @@
 """How the turn-end word check (`speech/grammar_fit.py`) judges an eval suite's mid-turn pauses and
 finished questions, cut as the engine cuts them: from one micro-turn before the first speech to
-the first tick with at least 64 ms of silence after it (where the engine decodes speculatively).
+the first tick with at least 64 ms of silence after it (where the engine decodes speculatively),
+or with `--tail S` S seconds after the words end (the between-tick watch hears the pause and
+the engine judges the words about 0.1-0.2 s after they end: Silero's end lag plus 64 ms).
 
-    python scripts/turn_words.py SUITE [SUITE ...] [--min-fit X] [--verbose] [--snr-db X] [--rt60 S]
+    python scripts/turn_words.py SUITE [SUITE ...] [--min-fit X] [--verbose] [--snr-db X] [--rt60 S] [--tail S]
 
 For each item: the grammar's words, their fit against the phone loop per second, and whether the
 check calls the turn complete. A pause item's words (its first half) should not be complete; a
@@ -31,13 +33,14 @@ SPECULATE_AFTER_S = SPECULATE_AFTER_MS / 1000
 TASKS = {"v1/synthetic_pause_handling": "pause", "v1/synthetic_turn_taking": "turn"}
 
 
-def utterance(audio: np.ndarray, end_s: float) -> np.ndarray:
+def utterance(audio: np.ndarray, end_s: float, tail_s: float | None = None) -> np.ndarray:
     """The engine's buffer at its speculative decode: whole ticks from the one before the first
-    speech to the first tick boundary at least SPECULATE_AFTER_S after `end_s`."""
+    speech to the first tick boundary at least SPECULATE_AFTER_S after `end_s` (or, with
+    `tail_s`, to `tail_s` after it, as between ticks)."""
     loud = np.nonzero(np.abs(audio[: int(end_s * RATE)]) > 0.01)[0]
     first = loud[0] / RATE if len(loud) else 0.0
     start = max(0.0, (np.floor(first / TICK_S) - 1) * TICK_S)
-    stop = np.ceil((end_s + SPECULATE_AFTER_S) / TICK_S) * TICK_S
+    stop = end_s + tail_s if tail_s is not None else np.ceil((end_s + SPECULATE_AFTER_S) / TICK_S) * TICK_S
     return audio[int(start * RATE): int(stop * RATE)].astype(np.float32)
 
 
@@ -62,6 +65,8 @@ def main() -> None:
     ap.add_argument("--snr-db", type=float, default=None, help="add white noise this many dB under the speech")
     ap.add_argument("--rt60", type=float, default=None, help="add a room's reverberation (seconds)")
     ap.add_argument("--by-accent", action="store_true", help="also count by the speaker's accent (eSpeak voice)")
+    ap.add_argument("--tail", type=float, default=None,
+                    help="cut this many seconds after the words end instead of at the tick (between-tick checks)")
     args = ap.parse_args()
     check = GrammarFit(load_app().asr_grammar, min_fit_per_s=args.min_fit)
     summary: dict[str, dict[str, int]] = {}
@@ -70,7 +75,7 @@ def main() -> None:
             for item in sorted(p for p in (suite / task).iterdir() if p.is_dir()):
                 truth = json.loads((item / "truth.json").read_text())
                 audio, _ = read_wav(item / "input.wav")
-                clip = degrade(utterance(audio, truth["event"][0]), args.snr_db, args.rt60,
+                clip = degrade(utterance(audio, truth["event"][0], args.tail), args.snr_db, args.rt60,
                                np.random.default_rng(len(summary) * 1000 + int(item.name)))
                 text, fit = check.judge(clip)
                 complete = fit >= args.min_fit and check.accepts(text)

@@ -24,7 +24,7 @@ from typing import Any, Callable, Coroutine
 from microturn import messages as m
 from microturn.interjection import Interjection
 from microturn.runtime.engine.clock import Clock, RealClock
-from microturn.runtime.engine.listener import Hearing, hear
+from microturn.runtime.engine.hearing import Hearing, hear
 from microturn.runtime.engine.live_session import LiveSession
 from microturn.runtime.engine.options import EngineOptions
 from microturn.runtime.engine.policy import DEFAULT_POLICY, MICRO_TURN_MS, FloorPolicy, TurnDecision, make_policy

@@ -27,7 +27,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from microturn.runtime.engine.listener import vad_chunks
+from microturn.runtime.engine.hearing import vad_chunks
 from microturn.runtime.engine.policy import (MICRO_TURN_MS, FloorAction, TurnDecision, TurnInput,
                                              register_policy)
 from microturn.runtime.engine.speaker_pitch import RunPitch, UserPitch, voiced_frames

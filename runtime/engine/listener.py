@@ -25,6 +25,16 @@ every speculative decode also asks it whether the utterance so far is a whole re
 verdict goes to the floor policy (`TurnInput.words_complete`, valid while the user stays silent)
 and, as soon as it is in, to the session (`on_words`), which can take the turn between ticks.
 
+Speculating between ticks. The listener hears the input a micro-turn at a time, so a pause that
+starts just after a tick is first seen ~200 ms later, and its decode and word check start only
+then. The session's between-tick watch hears the input in 32 ms chunks; when it hears the pause
+(64 ms of silence after speech) it hands the listener the input since the last tick
+(`speculate_ahead`), which decodes and checks the utterance up to there at once. At the next
+tick, if no speech came after what it covered, that result becomes the tick's speculation (no
+second decode); if its verdict comes before the tick, the session may take the turn on it
+(`commit_ahead`): the utterance then ends where the watch heard the speech end, and the next
+tick's audio up to there, already part of it, opens no new utterance.
+
 Recogniser calls can block (finalising takes ~100 ms), so every call runs in an executor, one
 after another per session (a chain of tasks keeps their order).
 """
@@ -40,57 +50,27 @@ from typing import Awaitable, Callable
 import numpy as np
 
 from microturn.runtime import metrics
+from microturn.runtime.engine.hearing import Hearing
 from microturn.runtime.engine.policy import MICRO_TURN_MS, SAMPLE_RATE
-from microturn.runtime.speech.base import ASR, VAD
+from microturn.runtime.speech.base import ASR
 from microturn.runtime.speech.grammar_fit import TurnWordsCheck
 
 log = logging.getLogger(__name__)
 
 SPECULATE_AFTER_MS = 64     # pause (2 Silero chunks) after which the utterance is finalised speculatively
 SPECULATE_MAX_MS = 10_000   # longer utterances are not (see the module doc)
-VAD_CHUNK_SAMPLES = 512  # Silero's chunk (32 ms); a VAD may say otherwise with `chunk_samples`
 
 
-@dataclass(frozen=True)
-class Hearing:
-    """What the engine's VAD made of one micro-turn."""
+@dataclass
+class Ahead:
+    """A speculation started between ticks, on the utterance plus the input since the last tick."""
 
-    speech: bool               # the micro-turn holds speech
-    prob: float                # the highest chunk probability in it
-    trailing_silence_ms: int   # silence at its end (MICRO_TURN_MS when there was no speech)
-
-
-def vad_chunks(vad: VAD, audio: np.ndarray, threshold: float) -> tuple[np.ndarray, float]:
-    """Score audio at the VAD's chunk resolution: (speech flag per chunk, ms per chunk).
-    Blocking: call it off the loop. A VAD without `chunk_probs` gives one chunk for the call."""
-    chunk_probs = getattr(vad, "chunk_probs", None)
-    if chunk_probs is None:
-        return np.array([vad.speech_prob(audio) >= threshold]), len(audio) * 1000.0 / SAMPLE_RATE
-    probs = np.asarray(chunk_probs(audio), dtype=np.float32)
-    chunk_ms = 1000.0 * getattr(vad, "chunk_samples", VAD_CHUNK_SAMPLES) / SAMPLE_RATE
-    return probs >= threshold, chunk_ms
-
-
-def vad_turn(vad: VAD, audio: np.ndarray, threshold: float) -> tuple[int, int, float]:
-    """Score one micro-turn at the VAD's chunk resolution (32 ms for Silero): returns
-    (speech ms, trailing silence ms, highest probability). Blocking: call it off the loop.
-    A VAD without `chunk_probs` is scored as one chunk."""
-    chunk_probs = getattr(vad, "chunk_probs", None)
-    probs = np.asarray(chunk_probs(audio) if chunk_probs else [vad.speech_prob(audio)], dtype=np.float32)
-    if probs.size == 0:
-        return 0, MICRO_TURN_MS, 0.0
-    above = probs >= threshold
-    if not above.any():
-        return 0, MICRO_TURN_MS, float(probs.max())
-    per_chunk = MICRO_TURN_MS / len(probs)
-    trailing = len(above) - 1 - int(np.flatnonzero(above)[-1])
-    return int(above.sum() * per_chunk), int(trailing * per_chunk), float(probs.max())
-
-
-def hear(vad: VAD, audio: np.ndarray, threshold: float) -> Hearing:
-    """What the engine's ear makes of one micro-turn (blocking: call it off the event loop)."""
-    speech_ms, trailing_ms, prob = vad_turn(vad, audio, threshold)
-    return Hearing(speech_ms > 0, prob, trailing_ms)
+    extra: np.ndarray         # the input after the last tick's audio, up to the pause
+    end_ms: int               # media time the decoded audio reaches
+    speech_end_ms: int        # media time the watch heard the speech end
+    token: int                # the caller's mark (an input position), handed back with the verdict
+    result: tuple[object, bool | None] | None = None   # (transcript, verdict) once decoded
+    key: int | None = None    # once a tick takes it over: the last speech ms it stands for
 
 
 class UserListener:
@@ -101,10 +81,15 @@ class UserListener:
                  track: Callable[[asyncio.Task], None],
                  on_speech_started: Callable[[int], None], on_speech_stopped: Callable[[int], None],
                  on_partial: Callable[[str], None], on_final: Callable[[str, int, int], None],
-                 turn_words: TurnWordsCheck | None = None, on_words: Callable[[bool], None] | None = None):
+                 turn_words: TurnWordsCheck | None = None, on_words: Callable[[bool], None] | None = None,
+                 on_words_ahead: Callable[[bool, Ahead], None] | None = None):
         self._asr = asr
         self._turn_words = turn_words     # the turn-end word check, run with every speculative decode
         self._on_words = on_words
+        self._on_words_ahead = on_words_ahead   # a between-tick speculation's verdict, before any tick took it
+        self._ahead: Ahead | None = None         # the between-tick speculation no tick has taken over yet
+        self._consumed_ms = -1                   # speech up to here belongs to a turn taken between ticks
+        self._media_ms = 0                       # the end of the last micro-turn taken (media time)
         self._words: tuple[int, bool] | None = None   # (last speech ms it covers, whole request?)
         self.partials = partials          # stream to the recogniser (partials) or decode at the end
         self._buffer: list[np.ndarray] = []
@@ -133,10 +118,15 @@ class UserListener:
 
     # ---- per micro-turn ------------------------------------------------------------------
 
-    def update(self, audio: np.ndarray, hearing: Hearing, media_ms: int) -> None:
-        """Take one micro-turn (ending at `media_ms`) and what the VAD heard in it."""
+    def update(self, audio: np.ndarray, hearing: Hearing, media_ms: int) -> bool:
+        """Take one micro-turn (ending at `media_ms`) and what the VAD heard in it; returns
+        whether it heard new speech (not the end of an utterance a between-tick take closed)."""
         turn_start = media_ms - MICRO_TURN_MS
-        if hearing.speech:
+        self._media_ms = media_ms
+        new_speech = hearing.speech and media_ms - hearing.trailing_silence_ms > self._consumed_ms
+        if hearing.speech and not new_speech:
+            self.silent_ms = media_ms - self._last_speech_ms   # the committed utterance's end
+        elif new_speech:
             self.silent_ms = hearing.trailing_silence_ms
             self._last_speech_ms = media_ms - hearing.trailing_silence_ms
             if not self.speaking:
@@ -163,10 +153,13 @@ class UserListener:
                     self._finish()
                 else:
                     self._speculate()
+        if self._ahead is not None:
+            self._take_ahead()
         if self.speaking and self.silent_ms >= self.pause_ms:
             self.speaking = False
             self._on_speech_stopped(self._last_speech_ms)
         self._preroll = audio
+        return new_speech
 
     def end_turn(self) -> "asyncio.Task[tuple[str, int, int]]":
         """The policy took the turn: finalise what is open; the task gives (text, start, end)."""
@@ -246,6 +239,8 @@ class UserListener:
                 or self._spec_for == self._last_speech_ms
                 or sum(len(a) for a in self._buffer) > SPECULATE_MAX_MS * SAMPLE_RATE // 1000):
             return
+        if self._take_ahead():
+            return
         key = self._spec_for = self._last_speech_ms
         buffered = list(self._buffer)
         streaming = self.partials and self._stream_live
@@ -261,15 +256,87 @@ class UserListener:
                 transcript = self._asr.transcribe(np.concatenate(buffered))
             return transcript, self._judge(check, buffered)
 
+        self._chain(decode, lambda result: self._keep(key, result))
+
+    def _keep(self, key: int, result: object) -> None:
+        """A speculation for the utterance up to speech ms `key` is in: keep it for the turn's end."""
+        transcript, complete = result
+        self._spec = (key, transcript)
+        if complete is not None:
+            self._words = (key, complete)
+            if self._on_words is not None and self._last_speech_ms == key:
+                self._on_words(complete)
+
+    # ---- speculating between ticks (see the module doc) ---------------------------------------
+
+    @property
+    def has_word_check(self) -> bool:
+        return self._turn_words is not None
+
+    def speculate_ahead(self, extra: np.ndarray, speech_end_ms: int, token: int) -> Ahead | None:
+        """The watch heard the user pause; `extra` is the input since the last tick's audio, up to
+        that moment, and `speech_end_ms` when (media time) their speech ended. Decode and check the
+        utterance up to there now. Returns the speculation, or None when there is none to make."""
+        extra = np.asarray(extra, dtype=np.float32).reshape(-1)
+        end_ms = self._media_ms + extra.size * 1000 // SAMPLE_RATE
+        covered = self._spec_for == self._last_speech_ms   # the tick's own speculation has all the speech
+        if (not self.in_utterance or not self._buffer or (covered and speech_end_ms <= self._last_speech_ms)
+                or sum(len(a) for a in self._buffer) + extra.size > SPECULATE_MAX_MS * SAMPLE_RATE // 1000):
+            return None   # nothing new since the tick (its own speculation covers it), or too long
+        ahead = self._ahead = Ahead(extra, end_ms, min(max(speech_end_ms, self._last_speech_ms), end_ms), token)
+        audio = self._buffer + [extra]
+        check = self._turn_words
+
+        def decode():
+            return self._asr.transcribe(np.concatenate(audio)), self._judge(check, audio)
+
         def keep(result: object) -> None:
-            transcript, complete = result
-            self._spec = (key, transcript)
-            if complete is not None:
-                self._words = (key, complete)
-                if self._on_words is not None and self._last_speech_ms == key:
-                    self._on_words(complete)
+            ahead.result = result
+            if ahead.key is not None:           # a tick took it over meanwhile
+                self._keep(ahead.key, result)
+                if result[1] is False and self._spec_for == ahead.key:
+                    self._spec_for = None       # judged again on the next tick's cut
+            elif self._ahead is ahead and result[1] is not None and self._on_words_ahead is not None:
+                self._on_words_ahead(result[1], ahead)
 
         self._chain(decode, keep)
+        return ahead
+
+    def _take_ahead(self) -> bool:
+        """At a tick: a between-tick speculation that covers all the speech so far becomes this
+        tick's (True); one with speech after it is dropped. "Not a whole request" is not taken
+        as final: the check is judged again on the tick's own cut, which holds more of the
+        silence after the words (the grammar's verdict flips on a few utterances with the cut:
+        2 of 60 pauses, 0 of 60 questions of four suites between 170 ms after the words and the
+        tick's cut, measured 2026-11-27; one flipped question waited for the 1.2 s fallback)."""
+        ahead = self._ahead
+        if ahead is None:
+            return False
+        self._ahead = None
+        if not self.in_utterance or self._last_speech_ms > ahead.end_ms:
+            return False
+        if ahead.result is not None and ahead.result[1] is False:
+            return False   # judged again on the tick's cut (see `speculate_ahead`'s keep)
+        ahead.key = self._spec_for = self._last_speech_ms
+        if ahead.result is not None:
+            self._keep(ahead.key, ahead.result)
+        return True
+
+    def commit_ahead(self, ahead: Ahead) -> bool:
+        """The session takes the turn on `ahead`'s verdict before any tick took it over: the
+        utterance ends where the watch heard the speech end, with its transcript (False: it is
+        stale, nothing changed)."""
+        if ahead is not self._ahead or ahead.result is None or not self.in_utterance:
+            return False
+        self._ahead = None
+        self._buffer.append(ahead.extra)
+        self._last_speech_ms = max(self._last_speech_ms, ahead.speech_end_ms)
+        self._consumed_ms = ahead.end_ms
+        key = self._spec_for = self._last_speech_ms
+        transcript, complete = ahead.result
+        self._spec = (key, transcript)      # what `_finish` uses: no decode at the turn's end
+        self._words = (key, complete) if complete is not None else self._words
+        return True
 
     @staticmethod
     def _judge(check: TurnWordsCheck | None, buffered: list[np.ndarray]) -> bool | None:
@@ -297,6 +364,7 @@ class UserListener:
 
     def _finish(self) -> None:
         self.in_utterance = False
+        self._ahead = None
         start, end = self._utt_start_ms, self._last_speech_ms
 
         buffered, self._buffer = self._buffer, []
@@ -305,9 +373,11 @@ class UserListener:
 
         def finish():
             spec, self._spec = self._spec, None
-            if spec is not None and spec[0] == end:  # no speech since it was finalised
-                return spec[1]
             stream, self._stream = self._stream, None
+            if spec is not None and spec[0] == end:  # no speech since it was finalised
+                if stream is not None:  # open only if the speculation was made between ticks
+                    _cancel(stream)
+                return spec[1]
             if stream is not None:
                 return stream.finish()
             return self._asr.transcribe(np.concatenate(buffered)) if buffered else None
@@ -327,13 +397,14 @@ class UserListener:
         if not self.in_utterance:
             return
         self.in_utterance = False
+        self._ahead = None
         self._buffer = []
         self._stream_live = False
 
         def cancel() -> None:
             stream, self._stream = self._stream, None
-            if stream is not None and hasattr(stream, "cancel"):
-                stream.cancel()
+            if stream is not None:
+                _cancel(stream)
 
         self._chain(cancel)
 
@@ -341,3 +412,10 @@ class UserListener:
     def busy(self) -> asyncio.Task | None:
         """The last recogniser call still pending, if any (for settling virtual time)."""
         return self._tail if self._tail is not None and not self._tail.done() else None
+
+
+def _cancel(stream: object) -> None:
+    """Give an unfinished recogniser stream back (streams without `cancel` are just dropped)."""
+    cancel = getattr(stream, "cancel", None)
+    if cancel is not None:
+        cancel()

@@ -23,7 +23,8 @@ from microturn import messages as m
 from microturn.interjection import Interjection
 from microturn.runtime import events
 from microturn.runtime.engine.delivery import FloorState, InterjectionQueue, Pending
-from microturn.runtime.engine.listener import Hearing, UserListener
+from microturn.runtime.engine.hearing import Hearing
+from microturn.runtime.engine.listener import SPECULATE_AFTER_MS, Ahead, UserListener
 from microturn.runtime.engine.policy import (MICRO_TURN_MS, SAMPLE_RATE, SAMPLES_PER_TURN, FloorAction,
                                              TurnDecision, TurnInput)
 from microturn.runtime.engine.ports import EventSink
@@ -66,9 +67,15 @@ class LiveSession:
         # and acts on the policy's armed timers; positions count pushed input samples.
         early = opts.early_floor if opts.early_floor is not None else engine.clock.realtime
         self.watch = InputWatch(watch_vad, opts.vad_threshold, engine.run_step, engine.track_task,
-                                self._watch_fired) if early and watch_vad is not None else None
+                                self._watch_fired, self._watch_paused,
+                                SPECULATE_AFTER_MS) if early and watch_vad is not None else None
         self._pushed = 0             # input samples pushed so far
         self._cut_pos = 0            # input position the last micro-turn ended at
+        # what the listener has been given: input up to `_applied_pos` (media time `_applied_ms`);
+        # the micro-turn cut but not yet applied (its step is running) is `_unapplied`
+        self._applied_pos, self._applied_ms = 0, 0
+        self._unapplied: np.ndarray | None = None
+        self._taken_ahead_ms: int | None = None   # a turn taken between ticks: where its words ended
         self.interjections = InterjectionQueue(pause_ms=opts.user_pause_ms, idle_ms=opts.idle_ms,
                                                review_timeout_ms=opts.review_timeout_ms)
         self.voice = AgentVoice(engine.speech.tts, self, engine.run_speech, engine.track, self.now_ms,
@@ -80,6 +87,7 @@ class LiveSession:
             on_speech_stopped=lambda ms: self.emit("user.speech.stopped", media_ms=ms),
             on_partial=lambda text: self.emit("transcript.delta", role="user", text=text),
             on_final=self._user_final, turn_words=turn_words, on_words=self._words_heard,
+            on_words_ahead=self._words_ahead,
         )
         self._speak_if_words_complete = False  # the last decision asked to take the turn on a whole request
         # The agent's side of the message seam: an in-process `AgentRunner`, or whatever the
@@ -325,6 +333,7 @@ class LiveSession:
                 self._in[0] = chunk[take:]
         self._in_len -= filled
         self._cut_pos = self._pushed - self._in_len
+        self._unapplied = audio[:filled]
         self.media_ms += MICRO_TURN_MS
         self._cut_clock_ms = self.engine.clock.now_ms()
         due = [(at, name) for at, name in self._timers if at <= self.media_ms]
@@ -335,10 +344,17 @@ class LiveSession:
         if self._video_changed:
             self.to_agent(m.VisualChange())
         current = self.voice.current
+        # The micro-turn that holds the last of the user's words, when their turn was taken
+        # between ticks on a verdict the watch's pause started (`_words_ahead`), is still the
+        # user's to the policy: in training the agent never starts within 200 ms of the user's
+        # last word, and to the fallback's ear those words would be speech over the answer.
+        users_turn = self._taken_ahead_ms is not None and self._taken_ahead_ms > self.media_ms - MICRO_TURN_MS
+        self._taken_ahead_ms = None
         turn = TurnInput(
             session_id=self.session_id, media_ms=self.media_ms, audio=audio, video=self._video,
-            video_changed=self._video_changed, text=self._texts, agent_speaking=self.voice.speaking,
-            agent_text=current.text if current is not None else "",
+            video_changed=self._video_changed, text=self._texts,
+            agent_speaking=self.voice.speaking and not users_turn,
+            agent_text=current.text if current is not None and not users_turn else "",
             interjections=self.interjections.for_policy(), timer_due=bool(due),
             words_complete=self.listener.words_complete,
         )
@@ -359,9 +375,9 @@ class LiveSession:
 
     def apply(self, turn: TurnInput, hearing: Hearing, decision: TurnDecision, picks_interjections: bool) -> None:
         """Act on the policy's decision for this micro-turn: floor control, then delivery."""
-        self.listener.update(turn.audio, hearing, self.media_ms)
-        if hearing.speech:
+        if self.listener.update(turn.audio, hearing, self.media_ms):
             self.user_turn_open = True
+        self._applied_pos, self._applied_ms, self._unapplied = self._cut_pos, self.media_ms, None
         if self.engine.options.record_decisions:
             self.decisions.append(decision)
         if decision.action is not self._last_action:
@@ -448,6 +464,32 @@ class LiveSession:
         heard_to = self.watch.floor.silent_since(self._cut_pos)
         if heard_to is not None:
             self._speak_if_words_complete = False
+            self._watch_fired("speak", heard_to)
+
+    def _watch_paused(self, speech_end: int, pos: int) -> None:
+        """The watch heard the user pause (64 ms of silence after speech ending at input position
+        `speech_end`, as of `pos`): with a word check, start the speculative decode and the check
+        now, on the input up to `pos`, instead of at the next tick (listener.py)."""
+        if self.closed or self.voice.speaking or not self.listener.has_word_check:
+            return
+        pending = ([self._unapplied] if self._unapplied is not None else []) + list(self._in)
+        need = max(0, pos - self._applied_pos)
+        extra = np.concatenate(pending)[:need] if pending else np.zeros(0, np.float32)
+        if extra.size < need:
+            return  # input was dropped as backlog: positions no longer line up with the audio
+        speech_end_ms = self._applied_ms + (speech_end - self._applied_pos) * 1000 // SAMPLE_RATE
+        self.listener.speculate_ahead(extra, speech_end_ms, token=pos)
+
+    def _words_ahead(self, complete: bool, ahead: Ahead) -> None:
+        """A verdict from `_watch_paused`'s speculation came before any tick: take the turn on a
+        whole request as `_words_heard` does, if the watch heard no speech after what it covered."""
+        if (not (complete and self._speak_if_words_complete) or self.closed or self.watch is None
+                or not self.user_turn_open or self.voice.speaking):
+            return
+        heard_to = self.watch.floor.silent_since(ahead.token)
+        if heard_to is not None and self.listener.commit_ahead(ahead):
+            self._speak_if_words_complete = False
+            self._taken_ahead_ms = ahead.speech_end_ms
             self._watch_fired("speak", heard_to)
 
     async def _end_user_turn(self, media_ms: int | None = None) -> None:

@@ -80,7 +80,8 @@ class TurnDecision:
     # in); the next decision without it resumes from the same sample, a YIELD cuts as usual.
     hold: bool = False
     # with LISTEN: take the turn as soon as the turn-end word check, still running when this
-    # decision was made, finds the user's words a whole request (and they are still silent).
+    # decision was made or started between ticks when the user pauses, finds the user's words a
+    # whole request (and no speech was heard after the words it judged).
     speak_if_words_complete: bool = False
 
 

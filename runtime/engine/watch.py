@@ -13,6 +13,10 @@ the watch: the policy looks again at the next tick, so the watch can only make a
 sooner, never make one the policy would not make. Positions are sample counts in the stream of
 pushed input; chunks the policy has already seen (before the arming tick's cut) are ignored.
 
+The watch also says when the user has paused (`on_pause`: `pause_ms` of silence after speech),
+so the session can start the speculative decode and the turn-end word check then, not at the
+next tick (listener.py, "Speculating between ticks").
+
 `FloorWatch` is the pure state (testable chunk by chunk); `InputWatch` feeds it a session's
 input as it arrives, scoring whole 32 ms chunks off the event loop.
 """
@@ -26,7 +30,7 @@ from typing import Awaitable, Callable, Coroutine
 
 import numpy as np
 
-from microturn.runtime.engine.listener import vad_chunks
+from microturn.runtime.engine.hearing import vad_chunks
 from microturn.runtime.engine.policy import SAMPLE_RATE, FloorAction, TurnDecision
 
 log = logging.getLogger(__name__)
@@ -44,9 +48,13 @@ class FloorWatch:
 
     HISTORY = 16  # chunks remembered, for chunks scored before the arming decision came back
 
-    def __init__(self) -> None:
+    def __init__(self, pause_ms: float = 64.0) -> None:
         self._arm: _Arm | None = None
         self._recent: deque[tuple[int, bool, float]] = deque(maxlen=self.HISTORY)
+        self.pause_ms = pause_ms
+        self._speech_end: int | None = None   # input position the last speech chunk ended at
+        self._silent_run_ms = 0.0             # silence heard since then
+        self.pause_heard: int | None = None   # see `chunk`
 
     @property
     def armed(self) -> str | None:
@@ -67,17 +75,26 @@ class FloorWatch:
     def silent_since(self, pos: int) -> int | None:
         """The input position up to which every chunk heard after `pos` was silent (`pos` itself
         when none has been scored yet), or None if one of them was speech."""
-        after = [(end, speech) for end, speech, _ in self._recent if end > pos]
-        if any(speech for _, speech in after):
+        if self._speech_end is not None and self._speech_end > pos:
             return None
-        return after[-1][0] if after else pos
+        heard_to = self._recent[-1][0] if self._recent else pos
+        return max(heard_to, pos)
 
     def disarm(self) -> None:
         self._arm = None
 
     def chunk(self, end_pos: int, speech: bool, chunk_ms: float) -> str | None:
-        """One scored chunk ending at input position `end_pos`; returns the kind that fired."""
+        """One scored chunk ending at input position `end_pos`; returns the kind that fired.
+        Afterwards `pause_heard` is where the user's speech ended if this chunk completed
+        `pause_ms` of silence after it (else None)."""
         self._recent.append((end_pos, speech, chunk_ms))
+        self.pause_heard = None
+        if speech:
+            self._speech_end, self._silent_run_ms = end_pos, 0.0
+        elif self._speech_end is not None:
+            before, self._silent_run_ms = self._silent_run_ms, self._silent_run_ms + chunk_ms
+            if before < self.pause_ms <= self._silent_run_ms:
+                self.pause_heard = self._speech_end
         return self._check(end_pos, speech, chunk_ms)
 
     def _check(self, end_pos: int, speech: bool, chunk_ms: float) -> str | None:
@@ -102,16 +119,18 @@ class InputWatch:
     vad: this watch's own VAD (its state must follow the pushed stream, not the ticks').
     run_step: runs a blocking call in the step executor; track: registers background tasks (so
     virtual-time `settle` waits for them); on_fire(kind, pos): the armed condition held at
-    input position `pos`.
+    input position `pos`; on_pause(speech_end, pos): the user has been silent `pause_ms` since
+    the speech that ended at `speech_end`, as of position `pos`.
     """
 
     CHUNK = 512  # samples per VAD chunk (Silero's 32 ms at 16 kHz)
 
     def __init__(self, vad, threshold: float, run_step: Callable[[Callable[[], object]], Awaitable[object]],
-                 track: Callable[[Coroutine], object], on_fire: Callable[[str, int], None]):
-        self.floor = FloorWatch()
+                 track: Callable[[Coroutine], object], on_fire: Callable[[str, int], None],
+                 on_pause: Callable[[int, int], None] | None = None, pause_ms: float = 64.0):
+        self.floor = FloorWatch(pause_ms)
         self._vad, self._threshold = vad, threshold
-        self._run_step, self._track, self._on_fire = run_step, track, on_fire
+        self._run_step, self._track, self._on_fire, self._on_pause = run_step, track, on_fire, on_pause
         self._pending: list[np.ndarray] = []
         self._pending_len = 0
         self._pos = 0            # input position of the first pending sample
@@ -156,8 +175,12 @@ class InputWatch:
                     continue
                 per = n // max(len(flags), 1)
                 for i, speech in enumerate(flags):
-                    fired = self.floor.chunk(start + (i + 1) * per, bool(speech), per * 1000.0 / SAMPLE_RATE)
+                    end, chunk_ms = start + (i + 1) * per, per * 1000.0 / SAMPLE_RATE
+                    fired = self.floor.chunk(end, bool(speech), chunk_ms)
                     if fired and not self.closed:
-                        self._on_fire(fired, start + (i + 1) * per)
+                        self._on_fire(fired, end)
+                    speech_end = self.floor.pause_heard
+                    if speech_end is not None and self._on_pause is not None and not self.closed:
+                        self._on_pause(speech_end, end)
         finally:
             self._busy = False

@@ -88,7 +88,9 @@ class DecisionOptions:
     turn_words: take the turn as soon as the engine's turn-end word check (an app grammar's:
         `speech/grammar_fit.py`) finds the user's words so far a whole request and they are
         silent, whatever P(SPEAK) says: at the tick if the verdict is in, else between ticks
-        when it comes (`TurnDecision.speak_if_words_complete`). Only sessions whose agent has a
+        when it comes (`TurnDecision.speak_if_words_complete`, also asked for while the user
+        speaks at the tick: the engine starts the check as soon as they pause, between ticks
+        too). Only sessions whose agent has a
         grammar get verdicts; others are decided as before. False (default): off.
     turn_words_wait: with `turn_words`, a verdict of "not a whole request" (a prefix such as
         "what is seven times", or speech the grammar does not fit) also stops the model from

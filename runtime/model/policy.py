@@ -224,7 +224,12 @@ class ModelPolicy:
     def _turn_words(self, turn: TurnInput, decided: TurnDecision, fallback: TurnDecision) -> TurnDecision:
         """`DecisionOptions.turn_words`: the words of a whole request end the user's turn."""
         silence_ms = self._silence_ms(turn.session_id)
-        if turn.agent_speaking or turn.interjections or not silence_ms:  # None or 0: speech at the tick
+        if turn.agent_speaking or turn.interjections or silence_ms is None:
+            return decided
+        if silence_ms == 0:  # speech at the tick: a verdict may still come between ticks, on the
+            # words up to a pause the engine's watch hears before the next tick (its listener.py)
+            if decided.action is FloorAction.LISTEN:
+                return dataclasses.replace(decided, speak_if_words_complete=True)
             return decided
         verdict = turn.words_complete
         if verdict and decided.action in (FloorAction.LISTEN, FloorAction.BACKCHANNEL):

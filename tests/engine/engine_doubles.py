@@ -82,7 +82,9 @@ class ScriptedASR:
         return _Stream(self)
 
     def transcribe(self, audio: np.ndarray) -> Transcript:
-        return self.stream().finish()
+        stream = self.stream()
+        stream.feed(audio)
+        return stream.finish()
 
 
 class BeepTTS:

@@ -87,6 +87,20 @@ def test_watch_replays_chunks_scored_before_the_arming_decision_came_back():
     assert w.arm("speak", 64, from_pos=512) == "speak"  # chunks 2 and 3 are past the tick's cut
 
 
+def test_watch_hears_each_pause_once_and_remembers_speech_past_its_chunk_history():
+    w = FloorWatch(pause_ms=64)
+    heard = []
+    for i, speech in enumerate([False, True, True, False, False, False, True, False, False], start=1):
+        w.chunk(512 * i, speech, 32)
+        heard.append(w.pause_heard)
+    # silence before any speech is no pause; 64 ms after the speech ending at chunk 3 is, once
+    assert heard == [None, None, None, None, 512 * 3, None, None, None, 512 * 7]
+    assert w.silent_since(512 * 7) == 512 * 9 and w.silent_since(512 * 6) is None
+    for i in range(10, 10 + 2 * FloorWatch.HISTORY):   # long silence: older chunks are forgotten
+        w.chunk(512 * i, False, 32)
+    assert w.silent_since(512 * 6) is None, "the speech at chunk 7 still counts"
+
+
 # ---- the watch in the engine ----------------------------------------------------------------
 
 async def test_the_turn_is_taken_when_the_silence_timer_runs_out_not_at_the_next_tick():

@@ -5,6 +5,8 @@ pocketsphinx, eSpeak NG, the shipped checkpoint) on the engine's virtual clock."
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from engine_doubles import doubles, script, silence, speech
@@ -75,14 +77,16 @@ GRAMMAR_TEXT = "#JSGF V1.0;\ngrammar g;\npublic <q> = what is seven times eight;
 
 
 class SaysWhole:
-    """A `TurnWordsCheck` double: every utterance gets `verdict`; counts its calls."""
+    """A `TurnWordsCheck` double: every utterance gets `verdict` (or only those of at least
+    `min_ms`); counts its calls and keeps the length of what it judged."""
 
-    def __init__(self, verdict: bool):
-        self.verdict, self.calls = verdict, 0
+    def __init__(self, verdict: bool, min_ms: int = 0):
+        self.verdict, self.min_ms, self.calls, self.judged_ms = verdict, min_ms, 0, []
 
     def complete(self, audio):
         self.calls += 1
-        return self.verdict
+        self.judged_ms.append(len(audio) // 16)
+        return self.verdict and len(audio) // 16 >= self.min_ms
 
 
 class WaitsForWords:
@@ -90,6 +94,7 @@ class WaitsForWords:
 
     def __init__(self):
         self.seen = []
+        self.agent_speaking = {}   # media_ms -> what the tick was told
 
     def open(self, session_id): ...
 
@@ -99,6 +104,7 @@ class WaitsForWords:
         out = []
         for t in turns:
             self.seen.append((t.media_ms, t.words_complete))
+            self.agent_speaking[t.media_ms] = t.agent_speaking
             out.append(TurnDecision(FloorAction.SPEAK) if t.words_complete and not t.agent_speaking
                        else TurnDecision(FloorAction.LISTEN, speak_if_words_complete=True))
         return out
@@ -111,20 +117,22 @@ class GrammarApp(Agent):
         session.say("fifty six")
 
 
-async def run_words(verdict: bool, early_floor: bool):
+async def run_words(verdict: bool, early_floor: bool, check=None, audio=None, texts=("what is seven times eight",),
+                    partials: bool = True, events=None, policy=None):
     from microturn.runtime.apps import agent_factory
 
-    check = SaysWhole(verdict)
-    speech_services = doubles(["what is seven times eight"])
+    check = check or SaysWhole(verdict)
+    speech_services = doubles(list(texts))
     speech_services.turn_words_for_grammar = lambda grammar: check
-    policy = WaitsForWords()
-    engine = Engine(EngineOptions(early_floor=early_floor), policy, speech_services, agent_factory(GrammarApp()),
-                    VirtualClock())
+    policy = policy or WaitsForWords()
+    engine = Engine(EngineOptions(early_floor=early_floor, asr_partials=partials), policy, speech_services,
+                    agent_factory(GrammarApp()), VirtualClock())
     await engine.start()
-    events = []
+    events = [] if events is None else events
     port = await engine.open_session("r", "u", events.append)
     await engine.settle()
-    audio = script(silence(200), speech(560), silence(1240))   # speech ends at 760 ms
+    if audio is None:
+        audio = script(silence(200), speech(560), silence(1240))   # speech ends at 760 ms
     for k in range(0, len(audio), 320):
         port.pull_audio()
         port.push_audio(audio[k:k + 320])
@@ -144,9 +152,64 @@ async def test_a_whole_request_is_answered_when_the_verdict_comes_not_at_the_nex
     before = verdicts("whole")
     ended, seen, calls = await run_words(True, early_floor=True)
     assert verdicts("whole") - before == calls, "every verdict is counted for /metrics"
-    # the tick at 1000 ms is the first with 64 ms of silence: the speculative decode and the
-    # check run then, and the turn is taken as their verdict comes, not at the tick at 1200 ms
-    assert calls >= 1 and len(ended) == 1 and 1000 <= ended[0] < 1200, (ended, seen)
+    # the speech ends at 760 ms; the tick at 800 ms hears only 40 ms of silence, but the watch
+    # hears 64 ms by the 32 ms chunk ending at 832 ms: the speculative decode and the check run
+    # then, and the turn is taken as their verdict comes (at once on this clock), not at a tick
+    assert calls == 1 and len(ended) == 1 and 800 < ended[0] <= 864, (ended, seen)
+
+
+@pytest.mark.parametrize("partials", [True, False])
+async def test_a_pause_heard_between_ticks_is_judged_again_at_the_tick_and_speech_after_it_is_not_lost(partials):
+    # "what is seven" (200-480 ms), a 220 ms pause, "times eight" (700-1100 ms), then silence.
+    # The first pause is judged as the watch hears it (not whole: too short for this check), and
+    # again on the tick at 600 ms's longer cut ("not whole" from between ticks is not final);
+    # the second pause is judged whole and taken before the tick at 1200 ms, with the whole
+    # utterance's words.
+    check = SaysWhole(True, min_ms=900)
+    events: list[dict] = []
+    audio = script(silence(200), speech(280), silence(220), speech(400), silence(1300))
+    ended, seen, calls = await run_words(True, True, check=check, audio=audio, partials=partials, events=events,
+                                         texts=["what is seven", "what", "what is seven times eight"])
+    assert calls == 3 and len(ended) == 1 and 1100 < ended[0] <= 1200, (ended, check.judged_ms)
+    turn = next(e for e in events if e["type"] == "user.turn.ended")
+    assert (turn["text"], turn["start_ms"]) == ("what is seven times eight", 200) and 1100 <= turn["end_ms"] < 1140
+    first, at_tick, whole = check.judged_ms
+    assert first < at_tick < 900 <= whole, check.judged_ms
+
+
+async def test_a_turn_taken_between_ticks_owns_its_last_syllable_in_the_next_tick():
+    # the speech ends at 840 ms, after the tick at 800 ms: the turn is taken at the pause the
+    # watch hears (~900 ms); the tick at 1000 ms still holds 40 ms of that speech, which must
+    # not open a second user turn, and which the policy is shown as the user's (agent silent)
+    events: list[dict] = []
+    policy = WaitsForWords()
+    ended, seen, calls = await run_words(True, True, audio=script(silence(200), speech(640), silence(1160)),
+                                         events=events, policy=policy)
+    assert calls == 1 and len(ended) == 1 and 840 < ended[0] < 1000, (ended, seen)
+    turn = next(e for e in events if e["type"] == "user.turn.ended")
+    assert turn["text"] == "what is seven times eight" and 830 <= turn["end_ms"] <= 864, turn
+    starts = [e["media_ms"] for e in events if e["type"] == "user.speech.started"]
+    assert starts == [200], starts
+    assert [ms for ms, verdict in seen if verdict is not None] == [], "no tick had to see the verdict"
+    assert not policy.agent_speaking[1000] and policy.agent_speaking[1200], policy.agent_speaking
+
+
+class AnswersOnTickVerdicts(WaitsForWords):
+    """Takes the turn only at a tick that sees a whole verdict (never asks for one between ticks)."""
+
+    def step(self, turns):
+        return [dataclasses.replace(d, speak_if_words_complete=False) for d in super().step(turns)]
+
+
+@pytest.mark.parametrize("whole", [True, False])
+async def test_a_verdict_made_between_ticks_is_the_next_ticks_unless_it_is_not_whole(whole):
+    # the speech ends at 700 ms; the watch hears the pause by 768 ms and the check runs then.
+    # Whole: the tick at 800 ms takes that verdict over (no second check) and the tick at 1000 ms
+    # sees it. Not whole: judged again on the tick at 800 ms's cut.
+    ended, seen, calls = await run_words(True, True, check=SaysWhole(whole), policy=AnswersOnTickVerdicts(),
+                                         audio=script(silence(200), speech(500), silence(1300)))
+    assert calls == (1 if whole else 2), (calls, seen)
+    assert (1000, whole) in seen and ended == ([1000] if whole else []), (ended, seen)
 
 
 async def test_without_the_watch_the_next_tick_sees_the_verdict():
@@ -197,4 +260,9 @@ def test_the_model_policy_rules_for_the_verdict():
     assert rule(turn(False), speak, speak).action is FloorAction.SPEAK, "the answer fallback still answers"
     assert rule(turn(True, speaking=True), listen, listen) is listen, "not while the agent speaks"
     fb.silence = 0.0
-    assert rule(turn(True), listen, listen) is listen, "not while the user is heard at the tick"
+    heard = rule(turn(True), listen, listen)   # a verdict at the tick is for words the user has since added to
+    assert heard.action is FloorAction.LISTEN and heard.speak_after_silence_ms == 120, "not while the user is heard"
+    assert heard.speak_if_words_complete, "but a verdict on the pause the watch hears before the next tick may take it"
+    assert rule(turn(None), speak, listen) is speak and rule(turn(False), speak, speak) is speak
+    fb.silence = None
+    assert rule(turn(True), listen, listen) is listen, "a fallback that cannot say who speaks: no rule"
