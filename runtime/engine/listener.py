@@ -69,8 +69,11 @@ class Ahead:
     end_ms: int               # media time the decoded audio reaches
     speech_end_ms: int        # media time the watch heard the speech end
     token: int                # the caller's mark (an input position), handed back with the verdict
-    result: tuple[object, bool | None] | None = None   # (transcript, verdict) once decoded
-    key: int | None = None    # once a tick takes it over: the last speech ms it stands for
+    judged: bool = False      # the word check is done: `verdict` (None: it failed)
+    verdict: bool | None = None
+    decoded: bool = False     # the recogniser is done: `transcript`
+    transcript: object = None
+    key: int | None = None    # once a tick or a take owns it: the last speech ms it stands for
 
 
 class UserListener:
@@ -262,10 +265,7 @@ class UserListener:
         """A speculation for the utterance up to speech ms `key` is in: keep it for the turn's end."""
         transcript, complete = result
         self._spec = (key, transcript)
-        if complete is not None:
-            self._words = (key, complete)
-            if self._on_words is not None and self._last_speech_ms == key:
-                self._on_words(complete)
+        self._words_for(key, complete)
 
     # ---- speculating between ticks (see the module doc) ---------------------------------------
 
@@ -275,7 +275,7 @@ class UserListener:
 
     def speculate_ahead(self, extra: np.ndarray, speech_end_ms: int, token: int) -> Ahead | None:
         """The watch heard the user pause; `extra` is the input since the last tick's audio, up to
-        that moment, and `speech_end_ms` when (media time) their speech ended. Decode and check the
+        that moment, and `speech_end_ms` when (media time) their speech ended. Check and decode the
         utterance up to there now. Returns the speculation, or None when there is none to make."""
         extra = np.asarray(extra, dtype=np.float32).reshape(-1)
         end_ms = self._media_ms + extra.size * 1000 // SAMPLE_RATE
@@ -286,21 +286,47 @@ class UserListener:
         ahead = self._ahead = Ahead(extra, end_ms, min(max(speech_end_ms, self._last_speech_ms), end_ms), token)
         audio = self._buffer + [extra]
         check = self._turn_words
+        streaming = self.partials and self._stream_live
+        if streaming:
+            self._stream_live = False   # finished below; speech after the pause reopens one
 
-        def decode():
-            return self._asr.transcribe(np.concatenate(audio)), self._judge(check, audio)
+        def judged(verdict: object) -> None:
+            ahead.judged, ahead.verdict = True, verdict
+            if ahead.key is not None:            # a tick took it over meanwhile
+                self._words_for(ahead.key, verdict)
+                if verdict is False and self._spec_for == ahead.key:
+                    self._spec_for = None        # judged again on the next tick's cut
+            elif self._ahead is ahead and verdict is not None and self._on_words_ahead is not None:
+                self._on_words_ahead(verdict, ahead)
 
-        def keep(result: object) -> None:
-            ahead.result = result
-            if ahead.key is not None:           # a tick took it over meanwhile
-                self._keep(ahead.key, result)
-                if result[1] is False and self._spec_for == ahead.key:
-                    self._spec_for = None       # judged again on the next tick's cut
-            elif self._ahead is ahead and result[1] is not None and self._on_words_ahead is not None:
-                self._on_words_ahead(result[1], ahead)
+        def words() -> object:
+            if streaming:   # the stream has the utterance up to the last tick: add the rest
+                stream, self._stream = self._stream, None
+                if stream is None:
+                    return None
+                stream.feed(extra)
+                return stream.finish()
+            return self._asr.transcribe(np.concatenate(audio))
 
-        self._chain(decode, keep)
+        def decoded(transcript: object) -> None:
+            ahead.decoded, ahead.transcript = True, transcript
+            if ahead.key is not None:
+                self._spec = (ahead.key, transcript)
+
+        # the verdict first: it is what a take waits for (a 2.5 s question: the check ~130 ms, a
+        # one-pass decode ~170 ms on this machine); the words are needed only when the turn ends,
+        # and `_finish` is chained after them
+        self._chain(lambda: self._judge(check, audio), judged)
+        self._chain(words, decoded)
         return ahead
+
+    def _words_for(self, key: int, verdict: object) -> None:
+        """A verdict on the utterance up to speech ms `key`: keep it and tell the session."""
+        if verdict is None:
+            return
+        self._words = (key, bool(verdict))
+        if self._on_words is not None and self._last_speech_ms == key:
+            self._on_words(bool(verdict))
 
     def _take_ahead(self) -> bool:
         """At a tick: a between-tick speculation that covers all the speech so far becomes this
@@ -315,27 +341,30 @@ class UserListener:
         self._ahead = None
         if not self.in_utterance or self._last_speech_ms > ahead.end_ms:
             return False
-        if ahead.result is not None and ahead.result[1] is False:
-            return False   # judged again on the tick's cut (see `speculate_ahead`'s keep)
+        if ahead.judged and ahead.verdict is False:
+            return False   # judged again on the tick's cut (see `speculate_ahead`'s `judged`)
         ahead.key = self._spec_for = self._last_speech_ms
-        if ahead.result is not None:
-            self._keep(ahead.key, ahead.result)
+        if ahead.decoded:
+            self._spec = (ahead.key, ahead.transcript)
+        if ahead.judged:
+            self._words_for(ahead.key, ahead.verdict)
         return True
 
     def commit_ahead(self, ahead: Ahead) -> bool:
         """The session takes the turn on `ahead`'s verdict before any tick took it over: the
-        utterance ends where the watch heard the speech end, with its transcript (False: it is
-        stale, nothing changed)."""
-        if ahead is not self._ahead or ahead.result is None or not self.in_utterance:
+        utterance ends where the watch heard the speech end, with its words once decoded (False:
+        it is stale, nothing changed)."""
+        if ahead is not self._ahead or not ahead.judged or not self.in_utterance:
             return False
         self._ahead = None
         self._buffer.append(ahead.extra)
         self._last_speech_ms = max(self._last_speech_ms, ahead.speech_end_ms)
         self._consumed_ms = ahead.end_ms
-        key = self._spec_for = self._last_speech_ms
-        transcript, complete = ahead.result
-        self._spec = (key, transcript)      # what `_finish` uses: no decode at the turn's end
-        self._words = (key, complete) if complete is not None else self._words
+        ahead.key = self._spec_for = self._last_speech_ms
+        if ahead.decoded:   # else `decoded` sets it, before `_finish` runs (chained after it)
+            self._spec = (ahead.key, ahead.transcript)
+        if ahead.verdict is not None:
+            self._words = (ahead.key, bool(ahead.verdict))
         return True
 
     @staticmethod

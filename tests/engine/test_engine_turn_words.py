@@ -82,10 +82,13 @@ class SaysWhole:
 
     def __init__(self, verdict: bool, min_ms: int = 0):
         self.verdict, self.min_ms, self.calls, self.judged_ms = verdict, min_ms, 0, []
+        self.asr, self.decodes_before = None, []   # how many decodes the recogniser had finished
 
     def complete(self, audio):
         self.calls += 1
         self.judged_ms.append(len(audio) // 16)
+        if self.asr is not None:
+            self.decodes_before.append(len(self.asr.finished))
         return self.verdict and len(audio) // 16 >= self.min_ms
 
 
@@ -124,6 +127,7 @@ async def run_words(verdict: bool, early_floor: bool, check=None, audio=None, te
     check = check or SaysWhole(verdict)
     speech_services = doubles(list(texts))
     speech_services.turn_words_for_grammar = lambda grammar: check
+    check.asr = speech_services.asr
     policy = policy or WaitsForWords()
     engine = Engine(EngineOptions(early_floor=early_floor, asr_partials=partials), policy, speech_services,
                     agent_factory(GrammarApp()), VirtualClock())
@@ -192,6 +196,17 @@ async def test_a_turn_taken_between_ticks_owns_its_last_syllable_in_the_next_tic
     assert starts == [200], starts
     assert [ms for ms, verdict in seen if verdict is not None] == [], "no tick had to see the verdict"
     assert not policy.agent_speaking[1000] and policy.agent_speaking[1200], policy.agent_speaking
+
+
+@pytest.mark.parametrize("partials", [True, False])
+async def test_between_ticks_the_verdict_comes_before_the_words(partials):
+    # a take waits for the verdict only: the check runs before the utterance is decoded, and the
+    # turn's words are still the decoded ones
+    check, events = SaysWhole(True), []
+    ended, seen, calls = await run_words(True, True, check=check, events=events, partials=partials,
+                                         audio=script(silence(200), speech(640), silence(1160)))
+    assert calls == 1 and check.decodes_before == [0] and 840 < ended[0] < 1000, (check.decodes_before, ended)
+    assert [e["text"] for e in events if e["type"] == "user.turn.ended"] == ["what is seven times eight"]
 
 
 class AnswersOnTickVerdicts(WaitsForWords):
