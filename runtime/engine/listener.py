@@ -29,7 +29,8 @@ Speculating between ticks. The listener hears the input a micro-turn at a time, 
 starts just after a tick is first seen ~200 ms later, and its decode and word check start only
 then. The session's between-tick watch hears the input in 32 ms chunks; when it hears the pause
 (64 ms of silence after speech) it hands the listener the input since the last tick
-(`speculate_ahead`), which decodes and checks the utterance up to there at once. At the next
+(`speculate_ahead`), which checks the utterance up to there at once and decodes it after (a
+take waits only for the verdict). At the next
 tick, if no speech came after what it covered, that result becomes the tick's speculation (no
 second decode); if its verdict comes before the tick, the session may take the turn on it
 (`commit_ahead`): the utterance then ends where the watch heard the speech end, and the next
@@ -273,12 +274,14 @@ class UserListener:
     def has_word_check(self) -> bool:
         return self._turn_words is not None
 
-    def speculate_ahead(self, extra: np.ndarray, speech_end_ms: int, token: int) -> Ahead | None:
+    def speculate_ahead(self, extra: np.ndarray, speech_end: int, token: int) -> Ahead | None:
         """The watch heard the user pause; `extra` is the input since the last tick's audio, up to
-        that moment, and `speech_end_ms` when (media time) their speech ended. Check and decode the
-        utterance up to there now. Returns the speculation, or None when there is none to make."""
+        that moment, and `speech_end` where in it (samples; negative: before it) their speech
+        ended. Check and decode the utterance up to there now. Returns the speculation, or None
+        when there is none to make."""
         extra = np.asarray(extra, dtype=np.float32).reshape(-1)
         end_ms = self._media_ms + extra.size * 1000 // SAMPLE_RATE
+        speech_end_ms = self._media_ms + speech_end * 1000 // SAMPLE_RATE
         covered = self._spec_for == self._last_speech_ms   # the tick's own speculation has all the speech
         if (not self.in_utterance or not self._buffer or (covered and speech_end_ms <= self._last_speech_ms)
                 or sum(len(a) for a in self._buffer) + extra.size > SPECULATE_MAX_MS * SAMPLE_RATE // 1000):
@@ -343,12 +346,21 @@ class UserListener:
             return False
         if ahead.judged and ahead.verdict is False:
             return False   # judged again on the tick's cut (see `speculate_ahead`'s `judged`)
-        ahead.key = self._spec_for = self._last_speech_ms
-        if ahead.decoded:
-            self._spec = (ahead.key, ahead.transcript)
-        if ahead.judged:
-            self._words_for(ahead.key, ahead.verdict)
+        self._own(ahead, tell=True)
         return True
+
+    def _own(self, ahead: Ahead, tell: bool) -> None:
+        """`ahead` now stands for the utterance up to `_last_speech_ms`: its words and verdict,
+        and what is still to come of them, are that utterance's (`tell`: the verdict goes to the
+        session as a tick's would)."""
+        ahead.key = self._spec_for = self._last_speech_ms
+        if ahead.decoded:   # else `decoded` sets it when it comes (before any `_finish`, chained after)
+            self._spec = (ahead.key, ahead.transcript)
+        if ahead.judged and ahead.verdict is not None:
+            if tell:
+                self._words_for(ahead.key, ahead.verdict)
+            else:
+                self._words = (ahead.key, bool(ahead.verdict))
 
     def commit_ahead(self, ahead: Ahead) -> bool:
         """The session takes the turn on `ahead`'s verdict before any tick took it over: the
@@ -360,11 +372,7 @@ class UserListener:
         self._buffer.append(ahead.extra)
         self._last_speech_ms = max(self._last_speech_ms, ahead.speech_end_ms)
         self._consumed_ms = ahead.end_ms
-        ahead.key = self._spec_for = self._last_speech_ms
-        if ahead.decoded:   # else `decoded` sets it, before `_finish` runs (chained after it)
-            self._spec = (ahead.key, ahead.transcript)
-        if ahead.verdict is not None:
-            self._words = (ahead.key, bool(ahead.verdict))
+        self._own(ahead, tell=False)   # the session is taking the turn on this verdict already
         return True
 
     @staticmethod
@@ -404,7 +412,7 @@ class UserListener:
             spec, self._spec = self._spec, None
             stream, self._stream = self._stream, None
             if spec is not None and spec[0] == end:  # no speech since it was finalised
-                if stream is not None:  # open only if the speculation was made between ticks
+                if stream is not None:  # not finished by the speculation: give its decoder back
                     _cancel(stream)
                 return spec[1]
             if stream is not None:

@@ -71,9 +71,9 @@ class LiveSession:
                                 SPECULATE_AFTER_MS) if early and watch_vad is not None else None
         self._pushed = 0             # input samples pushed so far
         self._cut_pos = 0            # input position the last micro-turn ended at
-        # what the listener has been given: input up to `_applied_pos` (media time `_applied_ms`);
-        # the micro-turn cut but not yet applied (its step is running) is `_unapplied`
-        self._applied_pos, self._applied_ms = 0, 0
+        # what the listener has been given: input up to `_applied_pos`; the micro-turn cut but not
+        # yet applied (its step is running) is `_unapplied`
+        self._applied_pos = 0
         self._unapplied: np.ndarray | None = None
         self._taken_ahead_ms: int | None = None   # a turn taken between ticks: where its words ended
         self.interjections = InterjectionQueue(pause_ms=opts.user_pause_ms, idle_ms=opts.idle_ms,
@@ -377,7 +377,7 @@ class LiveSession:
         """Act on the policy's decision for this micro-turn: floor control, then delivery."""
         if self.listener.update(turn.audio, hearing, self.media_ms):
             self.user_turn_open = True
-        self._applied_pos, self._applied_ms, self._unapplied = self._cut_pos, self.media_ms, None
+        self._applied_pos, self._unapplied = self._cut_pos, None
         if self.engine.options.record_decisions:
             self.decisions.append(decision)
         if decision.action is not self._last_action:
@@ -477,8 +477,7 @@ class LiveSession:
         extra = np.concatenate(pending)[:need] if pending else np.zeros(0, np.float32)
         if extra.size < need:
             return  # input was dropped as backlog: positions no longer line up with the audio
-        speech_end_ms = self._applied_ms + (speech_end - self._applied_pos) * 1000 // SAMPLE_RATE
-        self.listener.speculate_ahead(extra, speech_end_ms, token=pos)
+        self.listener.speculate_ahead(extra, speech_end - self._applied_pos, token=pos)
 
     def _words_ahead(self, complete: bool, ahead: Ahead) -> None:
         """A verdict from `_watch_paused`'s speculation came before any tick: take the turn on a
