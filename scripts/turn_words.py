@@ -4,11 +4,13 @@ the first tick with at least 64 ms of silence after it (where the engine decodes
 or with `--tail S` S seconds after the words end (the between-tick watch hears the pause and
 the engine judges the words about 0.1-0.2 s after they end: Silero's end lag plus 64 ms).
 
-    python scripts/turn_words.py SUITE [SUITE ...] [--min-fit X] [--verbose] [--snr-db X] [--rt60 S] [--tail S]
+    python scripts/turn_words.py SUITE [SUITE ...] [--min-fit X] [--min-tail X] [--verbose] [--snr-db X] [--rt60 S] [--tail S]
 
-For each item: the grammar's words, their fit against the phone loop per second, and whether the
-check calls the turn complete. A pause item's words (its first half) should not be complete; a
-turn item's (the whole question) should. `--snr-db` adds white noise that many dB under the
+For each item: the grammar's words, their fit against the phone loop per second, how much of the
+last stretch of speech they cover, and whether the check calls the turn complete. A pause item's
+words (its first half) should not be complete; a turn item's (the whole question) should; nor
+should a monologue's (v1 backchannel items: the user's sentences so far at each of their pauses
+but the last, as the engine buffers them while it does not take the turn). `--snr-db` adds white noise that many dB under the
 speech, `--rt60` a room's reverberation (`eval/degrade.py`), both seeded: how the check holds up
 off the clean channel. docs/training.md has what it printed.
 """
@@ -24,13 +26,22 @@ import numpy as np
 from microturn.runtime.apps import load_app
 from microturn.runtime.engine.listener import SPECULATE_AFTER_MS
 from microturn.runtime.engine.policy import MICRO_TURN_MS, SAMPLE_RATE
-from microturn.runtime.speech.grammar_fit import MIN_FIT_PER_S, GrammarFit
+from microturn.runtime.speech.grammar_fit import MIN_FIT_PER_S, MIN_TAIL_COVERED, GrammarFit
 from microturn.runtime.speech.wav import read_wav
 
 RATE = SAMPLE_RATE
 TICK_S = MICRO_TURN_MS / 1000
 SPECULATE_AFTER_S = SPECULATE_AFTER_MS / 1000
-TASKS = {"v1/synthetic_pause_handling": "pause", "v1/synthetic_turn_taking": "turn"}
+TASKS = {"v1/synthetic_pause_handling": "pause", "v1/synthetic_turn_taking": "turn",
+         "v1/synthetic_backchannel": "monologue"}
+
+
+def word_ends(truth: dict, kind: str) -> list[float]:
+    """Where the engine judges the item's words: at its event (a pause item's pause, a turn
+    item's end), or a monologue's pauses (each of the user's sentences but the last)."""
+    if kind != "monologue":
+        return [truth["event"][0]]
+    return [s["end"] for s in truth["segments"] if s["who"] == "user"][:-1]
 
 
 def utterance(audio: np.ndarray, end_s: float, tail_s: float | None = None) -> np.ndarray:
@@ -61,6 +72,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("suites", nargs="+", type=Path)
     ap.add_argument("--min-fit", type=float, default=MIN_FIT_PER_S)
+    ap.add_argument("--min-tail", type=float, default=MIN_TAIL_COVERED,
+                    help="share of the last stretch of speech the words must cover")
     ap.add_argument("--verbose", action="store_true", help="one line per item")
     ap.add_argument("--snr-db", type=float, default=None, help="add white noise this many dB under the speech")
     ap.add_argument("--rt60", type=float, default=None, help="add a room's reverberation (seconds)")
@@ -68,27 +81,30 @@ def main() -> None:
     ap.add_argument("--tail", type=float, default=None,
                     help="cut this many seconds after the words end instead of at the tick (between-tick checks)")
     args = ap.parse_args()
-    check = GrammarFit(load_app().asr_grammar, min_fit_per_s=args.min_fit)
+    check = GrammarFit(load_app().asr_grammar, min_fit_per_s=args.min_fit, min_tail_covered=args.min_tail)
     summary: dict[str, dict[str, int]] = {}
     for suite in args.suites:
         for task, kind in TASKS.items():
+            if not (suite / task).is_dir():
+                continue
             for item in sorted(p for p in (suite / task).iterdir() if p.is_dir()):
                 truth = json.loads((item / "truth.json").read_text())
                 audio, _ = read_wav(item / "input.wav")
-                clip = degrade(utterance(audio, truth["event"][0], args.tail), args.snr_db, args.rt60,
-                               np.random.default_rng(len(summary) * 1000 + int(item.name)))
-                text, fit = check.judge(clip)
-                complete = fit >= args.min_fit and check.accepts(text)
-                row = summary.setdefault(f"{suite.name} {kind}", {"items": 0, "complete": 0})
-                row["items"] += 1
-                row["complete"] += complete
-                if args.by_accent:
-                    accent = truth["segments"][0]["voice"].split("+")[0]
-                    by = summary.setdefault(f"accent {accent} {kind}", {"items": 0, "complete": 0})
-                    by["items"] += 1
-                    by["complete"] += complete
-                if args.verbose:
-                    print(f"{suite.name} {kind} {item.name} fit {fit:+.3f}/s {'COMPLETE' if complete else '-':8} {text!r}")
+                for n, end_s in enumerate(word_ends(truth, kind)):
+                    clip = degrade(utterance(audio, end_s, args.tail), args.snr_db, args.rt60,
+                                   np.random.default_rng(len(summary) * 1000 + int(item.name) + 100000 * n))
+                    judged = check.judge(clip)
+                    complete = check.passes(judged)
+                    rows = [f"{suite.name} {kind}"]
+                    if args.by_accent:
+                        rows.append(f"accent {truth['segments'][0]['voice'].split('+')[0]} {kind}")
+                    for name in rows:
+                        row = summary.setdefault(name, {"items": 0, "complete": 0})
+                        row["items"] += 1
+                        row["complete"] += complete
+                    if args.verbose:
+                        print(f"{suite.name} {kind} {item.name} {end_s:5.2f}s fit {judged.fit_per_s:+.3f}/s "
+                              f"tail {judged.tail_covered:.2f} {'COMPLETE' if complete else '-':8} {judged.text!r}")
     for name, row in summary.items():
         print(f"{name}: {row['complete']} of {row['items']} complete")
     print(json.dumps(summary))
