@@ -356,7 +356,7 @@ class LiveSession:
             agent_speaking=self.voice.speaking and not users_turn,
             agent_text=current.text if current is not None and not users_turn else "",
             interjections=self.interjections.for_policy(), timer_due=bool(due),
-            words_complete=self.listener.words_complete,
+            words_complete=self.listener.words_complete, words_checked=self.listener.has_word_check,
         )
         self._texts, self._video_changed = [], False
         return turn
@@ -380,7 +380,8 @@ class LiveSession:
         self._applied_pos, self._unapplied = self._cut_pos, None
         if self.engine.options.record_decisions:
             self.decisions.append(decision)
-        if decision.action is not self._last_action:
+        changed = decision.action is not self._last_action
+        if changed:
             self._last_action = decision.action
             self.emit("floor.decision", action=decision.action.value)
         if decision.action is FloorAction.YIELD and self.voice.speaking:
@@ -390,7 +391,9 @@ class LiveSession:
             if decision.text and self.runner is None and not self.voice.speaking:
                 # a policy that speaks for itself; an agent's hooks outrank it, so only without one
                 self.voice.enqueue(Utterance(f"policy-{uuid.uuid4().hex[:8]}", decision.text, kind="policy"))
-        elif decision.action is FloorAction.BACKCHANNEL and decision.text and not self.voice.speaking:
+        elif decision.action is FloorAction.BACKCHANNEL and decision.text and changed and not self.voice.speaking:
+            # one "mm-hm" for a run of BACKCHANNEL micro-turns: the model says where one fits,
+            # not how many
             self.voice.enqueue(Utterance(f"bc-{uuid.uuid4().hex[:8]}", decision.text, kind="backchannel"))
             self.emit("agent.backchannel", text=decision.text)
         # after a YIELD's cut (which ends a pause silently), so only a voice that plays on resumes;
@@ -429,6 +432,8 @@ class LiveSession:
     def _take_turn(self, media_ms: int | None = None) -> None:
         """The policy took the turn: if the user spoke, their turn ended (the hook gets the text).
         `media_ms`: when, if between ticks (user.turn.ended is stamped with it)."""
+        for utt in [u for u in self.voice.queue if u.kind == "backchannel"]:
+            self.voice.cut(utt.speech_id)  # the answer does not wait behind the agent's own "mm-hm"
         if self.user_turn_open:
             self.user_turn_open = False
             self.engine.track_task(self._end_user_turn(media_ms))

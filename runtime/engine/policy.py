@@ -59,6 +59,7 @@ class TurnInput:
     # last stopped speaking: True = a whole request of the app's grammar, False = not (a prefix,
     # or speech outside the grammar), None = no verdict (no check, speech since, or not decoded).
     words_complete: bool | None = None
+    words_checked: bool = False         # the session has that check (its app has a grammar)
 
 
 @dataclass

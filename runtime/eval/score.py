@@ -43,7 +43,10 @@ def load_events(folder: Path) -> list[dict] | None:
 
 
 def agent_onsets_from_events(events: list[dict]) -> list[float]:
-    names = ("agent.speech.started", "agent.backchannel", "interjection.delivered")
+    """When the agent started a turn: its speech and delivered interjections. Not its own
+    backchannels: an "mm-hm" in the user's pause is not taking the turn (FD-bench's take-over rule
+    also passes output under 1 s and 3 words), nor is it the answer a latency is timed to."""
+    names = ("agent.speech.started", "interjection.delivered")
     return sorted(e["media_ms"] / 1000.0 for e in events if e.get("type") in names)
 
 

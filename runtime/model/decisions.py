@@ -21,6 +21,10 @@ class DecisionOptions:
     yield_threshold: agent speaking: YIELD once P(YIELD) reaches this. Lower stops sooner for
         real interruptions and more often for backchannels and side talk.
     backchannel_threshold: user speaking or pausing: BACKCHANNEL once P(BACKCHANNEL) reaches this.
+    backchannel_word: what the agent says for a BACKCHANNEL when the text head writes nothing.
+        The byte head of `tiny-floor-v3` never does at its BACKCHANNEL decisions (its first byte
+        there is NONE with P 0.7-0.9), so until 2026-11-28 the default model's backchannels were
+        silent: decided, counted open loop, never voiced. "" keeps them silent.
     early_take_threshold / early_take_silence_ms: below `take_threshold` but at or above this,
         arm the engine's between-tick watch to take the turn if the user stays silent
         `early_take_silence_ms` more: the model says "probably done" and the watch confirms
@@ -94,7 +98,9 @@ class DecisionOptions:
         grammar get verdicts; others are decided as before. False (default): off.
     turn_words_wait: with `turn_words`, a verdict of "not a whole request" (a prefix such as
         "what is seven times", or speech the grammar does not fit) also stops the model from
-        taking the turn; the answer fallback (`fallback_answer_ms`) still comes. False (default).
+        taking the turn; the answer fallback (`fallback_answer_ms`) still comes. So does no verdict
+        yet where the check has not judged the pause (the model's SPEAK then waits for it and
+        the turn is taken when it says "whole"). False (default).
         Noise makes the check call fewer questions whole (white noise 10 dB under the speech:
         33 of 60 instead of 56, docs/training.md), and those then wait for the fallback.
     fallback_answer_ms: answer after this much silence after user speech whatever the model
@@ -143,6 +149,7 @@ class DecisionOptions:
     turn_words_wait: bool = False
     interjection_flags: bool = False
     user_text: bool = False
+    backchannel_word: str = "mm-hm"
 
     def __post_init__(self) -> None:
         for name in ("early_take_silence_ms", "early_yield_speech_ms"):

@@ -237,9 +237,17 @@ class ModelPolicy:
         if decided.action is FloorAction.LISTEN:
             if verdict is None:
                 return dataclasses.replace(decided, speak_if_words_complete=True)
-        elif (decided.action is FloorAction.SPEAK and verdict is False and self.decisions.turn_words_wait
+        elif (decided.action is FloorAction.SPEAK and self.decisions.turn_words_wait
               and fallback.action is not FloorAction.SPEAK):
-            return TurnDecision(FloorAction.LISTEN, speak_after_silence_ms=fallback.speak_after_silence_ms)
+            if verdict is False:
+                return TurnDecision(FloorAction.LISTEN, speak_after_silence_ms=fallback.speak_after_silence_ms)
+            if verdict is None and turn.words_checked:
+                # the check has not judged this pause yet (the tick came first): its verdict
+                # decides, taking the turn the moment it says "whole". Taking it now answered
+                # monologues: once the agent had said "mm-hm" in one pause, the model took a
+                # later pause of the same monologue before the check could say "not whole".
+                return TurnDecision(FloorAction.LISTEN, speak_after_silence_ms=fallback.speak_after_silence_ms,
+                                    speak_if_words_complete=True)
         return decided
 
     def _far_field_continues(self, turn: TurnInput, decided: TurnDecision) -> TurnDecision:
@@ -283,7 +291,9 @@ class ModelPolicy:
                 return TurnDecision(action=FloorAction.LISTEN)
             best = min(turn.interjections, key=lambda p: (_PRIORITY_RANK.get(p.priority, 3), p.expires_ms))
             return TurnDecision(action=action, interjection_id=best.id)
-        if action in (FloorAction.BACKCHANNEL, FloorAction.SPEAK):
+        if action is FloorAction.BACKCHANNEL:
+            return TurnDecision(action=action, text=words or self.decisions.backchannel_word or None)
+        if action is FloorAction.SPEAK:
             return TurnDecision(action=action, text=words)
         return decided
 
@@ -341,6 +351,7 @@ def make_model_policy(
     turn_words_wait: bool | None = None,
     interjection_flags: bool | None = None,
     user_text: bool | None = None,
+    backchannel_word: str | None = None,
 ) -> ModelPolicy:
     """The interaction model as a floor policy.
 

@@ -271,6 +271,51 @@ async def test_backchannels_and_a_policy_speaking_for_itself_without_an_agent():
     assert agent_lines == ["the model says hi"], "backchannels stay out of the transcript"
 
 
+class Nodding(CountingPolicy):
+    """BACKCHANNEL for six micro-turns in a row (600-1600 ms), then again at 2400 ms."""
+
+    def step(self, turns):
+        out = super().step(turns)
+        for i, t in enumerate(turns):
+            if 600 <= t.media_ms <= 1600 or t.media_ms == 2400:
+                out[i] = TurnDecision(FloorAction.BACKCHANNEL, text="mm-hm")
+        return out
+
+
+async def test_a_run_of_backchannel_micro_turns_says_one_backchannel():
+    # the model decides BACKCHANNEL for each micro-turn where one fits; one "mm-hm" (~0.5 s)
+    # would otherwise be followed by another as soon as it ended
+    engine = await make_engine(None, policy=Nodding())
+    peer = await Peer(engine).join()
+    await peer.play(silence(3200))
+    await engine.stop()
+    assert [(e["text"], e["media_ms"]) for e in peer.of("agent.backchannel")] == [("mm-hm", 600), ("mm-hm", 2400)]
+
+
+class NodsThenSpeaks(CountingPolicy):
+    """BACKCHANNEL at 600 ms, then SPEAK (its own words) at 800 ms, while the "mm-hm" still plays."""
+
+    def step(self, turns):
+        out = super().step(turns)
+        for i, t in enumerate(turns):
+            if t.media_ms == 600:
+                out[i] = TurnDecision(FloorAction.BACKCHANNEL, text="mm-hm")
+            if t.media_ms == 800:
+                out[i] = TurnDecision(FloorAction.SPEAK, text="the model says hi")
+        return out
+
+
+async def test_taking_the_turn_cuts_the_agents_own_backchannel():
+    engine = await make_engine(None, policy=NodsThenSpeaks())
+    peer = await Peer(engine).join()
+    await peer.play(silence(2400))
+    await engine.stop()
+    assert [e["media_ms"] for e in peer.of("agent.backchannel")] == [600]
+    started = peer.of("agent.speech.started")
+    assert [(e["text"], e["media_ms"]) for e in started] == [("the model says hi", 800)], "not after the mm-hm"
+    assert not peer.of("agent.speech.interrupted"), "a backchannel cut is not an interrupted turn"
+
+
 async def test_timers_and_visual_changes_reach_the_agent():
     seen = []
 

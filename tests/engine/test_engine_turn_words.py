@@ -261,8 +261,8 @@ def test_the_model_policy_rules_for_the_verdict():
             return self.silence
 
     policy.fallback = fb = Fallback()
-    turn = lambda verdict, speaking=False: TurnInput("s", 1000, np.zeros(3200, np.float32), agent_speaking=speaking,
-                                                     words_complete=verdict)
+    turn = lambda verdict, speaking=False, checked=True: TurnInput(  # noqa: E731
+        "s", 1000, np.zeros(3200, np.float32), agent_speaking=speaking, words_complete=verdict, words_checked=checked)
     listen, speak = TurnDecision(FloorAction.LISTEN, speak_after_silence_ms=120), TurnDecision(FloorAction.SPEAK)
     rule = policy._turn_words
     assert rule(turn(True), listen, listen).action is FloorAction.SPEAK
@@ -273,6 +273,11 @@ def test_the_model_policy_rules_for_the_verdict():
     waited = rule(turn(False), speak, listen)                 # the model would take a "not whole" request
     assert waited.action is FloorAction.LISTEN and waited.speak_after_silence_ms == 120
     assert rule(turn(False), speak, speak).action is FloorAction.SPEAK, "the answer fallback still answers"
+    early = rule(turn(None), speak, listen)        # the model would take a pause the check has not judged yet
+    assert early.action is FloorAction.LISTEN and early.speak_if_words_complete, "the verdict decides, when it comes"
+    assert early.speak_after_silence_ms == 120
+    assert rule(turn(None, checked=False), speak, listen) is speak, "an app without a grammar: the model decides"
+    assert rule(turn(None), speak, speak).action is FloorAction.SPEAK, "the answer fallback still answers"
     assert rule(turn(True, speaking=True), listen, listen) is listen, "not while the agent speaks"
     fb.silence = 0.0
     heard = rule(turn(True), listen, listen)   # a verdict at the tick is for words the user has since added to

@@ -120,3 +120,15 @@ def test_median_of_skips_missing_values_and_rounds():
     assert m.median_of([1.0, 2.0], 1) == 1.5  # even count: the mean of the middle two
     assert m.median_of([0.123456], 3) == 0.123
     assert m.median_of([None, None], 4) is None and m.median_of([], 1) is None
+
+
+def test_the_agents_own_backchannel_is_not_a_turn_onset():
+    # truth-anchored take-overs and latencies time the agent's turns from the engine's events;
+    # an "mm-hm" in the user's pause neither takes the turn nor answers it
+    from microturn.runtime.eval.score import agent_onsets_from_events
+
+    events = [{"type": "agent.backchannel", "media_ms": 1400, "text": "mm-hm"},
+              {"type": "agent.speech.started", "media_ms": 3200},
+              {"type": "interjection.delivered", "media_ms": 5000},
+              {"type": "user.speech.started", "media_ms": 600}]
+    assert agent_onsets_from_events(events) == [3.2, 5.0]

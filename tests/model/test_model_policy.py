@@ -139,3 +139,17 @@ def test_interject_picks_the_most_urgent_pending_one():
         text[j, byte] = 1.0
     text[3, 256] = 1.0
     assert policy._decide(bare, floor, text) == TurnDecision(FloorAction.BACKCHANNEL, text="mhm")
+
+
+def test_a_backchannel_without_words_from_the_text_head_says_the_default_word():
+    # the shipped checkpoint's byte head writes nothing at its BACKCHANNEL decisions: without a
+    # word the engine voices nothing, and the agent never said "mm-hm" (until 2026-11-28)
+    floor = torch.full((len(FLOOR_ACTIONS),), -1.0)
+    floor[FLOOR_ACTIONS.index("BACKCHANNEL")] = 1.0
+    text = torch.zeros(24, 257)
+    text[:, 256] = 1.0      # NONE in every slot
+    for options, said in (({}, "mm-hm"), ({"backchannel_word": "yeah"}, "yeah"), ({"backchannel_word": ""}, None)):
+        policy = make_policy("model", checkpoint="random", **options)
+        policy.open("s")
+        bare = turn_input("s", 400, np.random.default_rng(0))
+        assert policy._decide(bare, floor, text[: policy.config.text_out]) == TurnDecision(FloorAction.BACKCHANNEL, text=said)
