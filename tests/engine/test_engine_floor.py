@@ -245,21 +245,23 @@ def test_policy_decisions_are_plain_data():
     assert d.action.value == "INTERJECT"
 
 
-class Chatty(CountingPolicy):
-    """Backchannels on the third micro-turn and speaks for itself on the sixth."""
+class Scripted(CountingPolicy):
+    """The heuristic's decisions, except at the micro-turns `script` names (media ms -> decision)."""
+
+    def __init__(self, script: dict[int, TurnDecision]):
+        super().__init__()
+        self.script = script
 
     def step(self, turns):
-        out = super().step(turns)
-        for i, t in enumerate(turns):
-            if t.media_ms == 600:
-                out[i] = TurnDecision(FloorAction.BACKCHANNEL, text="mm-hm")
-            if t.media_ms == 1200:
-                out[i] = TurnDecision(FloorAction.SPEAK, text="the model says hi")
-        return out
+        return [self.script.get(t.media_ms, d) for t, d in zip(turns, super().step(turns))]
+
+
+MM_HM = TurnDecision(FloorAction.BACKCHANNEL, text="mm-hm")
+HI = TurnDecision(FloorAction.SPEAK, text="the model says hi")
 
 
 async def test_backchannels_and_a_policy_speaking_for_itself_without_an_agent():
-    engine = await make_engine(None, policy=Chatty())
+    engine = await make_engine(None, policy=Scripted({600: MM_HM, 1200: HI}))
     peer = await Peer(engine).join()
     await peer.play(silence(3000))
     await engine.stop()
@@ -271,42 +273,20 @@ async def test_backchannels_and_a_policy_speaking_for_itself_without_an_agent():
     assert agent_lines == ["the model says hi"], "backchannels stay out of the transcript"
 
 
-class Nodding(CountingPolicy):
-    """BACKCHANNEL for six micro-turns in a row (600-1600 ms), then again at 2400 ms."""
-
-    def step(self, turns):
-        out = super().step(turns)
-        for i, t in enumerate(turns):
-            if 600 <= t.media_ms <= 1600 or t.media_ms == 2400:
-                out[i] = TurnDecision(FloorAction.BACKCHANNEL, text="mm-hm")
-        return out
-
-
 async def test_a_run_of_backchannel_micro_turns_says_one_backchannel():
-    # the model decides BACKCHANNEL for each micro-turn where one fits; one "mm-hm" (~0.5 s)
-    # would otherwise be followed by another as soon as it ended
-    engine = await make_engine(None, policy=Nodding())
+    # BACKCHANNEL for six micro-turns in a row (600-1600 ms), then again at 2400 ms: the model
+    # decides it at each micro-turn where one fits, and one "mm-hm" (~0.5 s) would otherwise be
+    # followed by another as soon as it ended
+    engine = await make_engine(None, policy=Scripted({**{ms: MM_HM for ms in range(600, 1800, 200)}, 2400: MM_HM}))
     peer = await Peer(engine).join()
     await peer.play(silence(3200))
     await engine.stop()
     assert [(e["text"], e["media_ms"]) for e in peer.of("agent.backchannel")] == [("mm-hm", 600), ("mm-hm", 2400)]
 
 
-class NodsThenSpeaks(CountingPolicy):
-    """BACKCHANNEL at 600 ms, then SPEAK (its own words) at 800 ms, while the "mm-hm" still plays."""
-
-    def step(self, turns):
-        out = super().step(turns)
-        for i, t in enumerate(turns):
-            if t.media_ms == 600:
-                out[i] = TurnDecision(FloorAction.BACKCHANNEL, text="mm-hm")
-            if t.media_ms == 800:
-                out[i] = TurnDecision(FloorAction.SPEAK, text="the model says hi")
-        return out
-
-
 async def test_taking_the_turn_cuts_the_agents_own_backchannel():
-    engine = await make_engine(None, policy=NodsThenSpeaks())
+    # SPEAK at 800 ms while the 600 ms backchannel still plays
+    engine = await make_engine(None, policy=Scripted({600: MM_HM, 800: HI}))
     peer = await Peer(engine).join()
     await peer.play(silence(2400))
     await engine.stop()
