@@ -99,8 +99,9 @@ class DecisionOptions:
     turn_words_wait: with `turn_words`, a verdict of "not a whole request" (a prefix such as
         "what is seven times", or speech the grammar does not fit) also stops the model from
         taking the turn; the answer fallback (`fallback_answer_ms`) still comes. So does no verdict
-        yet where the check has not judged the pause (the model's SPEAK then waits for it and
-        the turn is taken when it says "whole"). False (default).
+        yet, where the check has not judged the pause or the user is still heard at the tick (the
+        model's SPEAK then waits for a verdict and the turn is taken when it says "whole"): with
+        a grammar the turn end is the check's and the fallback's. False (default).
         Noise makes the check call fewer questions whole (white noise 10 dB under the speech:
         33 of 60 instead of 56, docs/training.md), and those then wait for the fallback.
     fallback_answer_ms: answer after this much silence after user speech whatever the model

@@ -230,6 +230,12 @@ class ModelPolicy:
             # words up to a pause the engine's watch hears before the next tick (its listener.py)
             if decided.action is FloorAction.LISTEN:
                 return dataclasses.replace(decided, speak_if_words_complete=True)
+            if (decided.action is FloorAction.SPEAK and self.decisions.turn_words_wait and turn.words_checked
+                    and fallback.action is not FloorAction.SPEAK):
+                # not over the user's words: the verdict on their next pause decides. Just after
+                # its own "mm-hm" the model took a monologue's turn mid-sentence this way
+                return TurnDecision(FloorAction.LISTEN, speak_after_silence_ms=fallback.speak_after_silence_ms,
+                                    speak_if_words_complete=True)
             return decided
         verdict = turn.words_complete
         if verdict and decided.action in (FloorAction.LISTEN, FloorAction.BACKCHANNEL):

@@ -283,6 +283,9 @@ def test_the_model_policy_rules_for_the_verdict():
     heard = rule(turn(True), listen, listen)   # a verdict at the tick is for words the user has since added to
     assert heard.action is FloorAction.LISTEN and heard.speak_after_silence_ms == 120, "not while the user is heard"
     assert heard.speak_if_words_complete, "but a verdict on the pause the watch hears before the next tick may take it"
-    assert rule(turn(None), speak, listen) is speak and rule(turn(False), speak, speak) is speak
+    over = rule(turn(None), speak, listen)         # the model would take the turn over the user's words
+    assert over.action is FloorAction.LISTEN and over.speak_if_words_complete, "the next pause's verdict decides"
+    assert rule(turn(None, checked=False), speak, listen) is speak, "an app without a grammar: the model decides"
+    assert rule(turn(False), speak, speak) is speak, "the fallback still answers"
     fb.silence = None
     assert rule(turn(True), listen, listen) is listen, "a fallback that cannot say who speaks: no rule"
