@@ -5,8 +5,9 @@
 
 FD-bench's take-over rule forgives an answer the user cuts off within a second and three words,
 so its backchannel TOR can read 0 while the agent starts answering in every breath. This counts
-what the engine did instead: each `user.turn.ended` before the monologue's last sentence is over
-(the turn ended while the user had more to say), and each "mm-hm" the agent said
+what the engine did instead: each `user.turn.ended` before the monologue's last sentence has
+begun (up to 0.2 s into it: the turn ended while the user had a sentence still to say), and each
+"mm-hm" the agent said
 (`agent.backchannel`). docs/training.md ("Backchannels, voiced") has what it printed.
 """
 
@@ -19,14 +20,13 @@ from pathlib import Path
 TASK = "v1/synthetic_backchannel"
 
 
-def count(run: Path, data: Path | None) -> dict[str, int]:
+def count(run: Path) -> dict[str, int]:
     items = answered = answers = backchannels = 0
     for folder in sorted(p for p in (run / TASK).iterdir() if p.is_dir()):
         events = [json.loads(line) for line in (folder / "events.jsonl").read_text().splitlines() if line.strip()]
-        truth_file = (data / TASK / folder.name / "truth.json") if data else folder / "truth.json"
-        truth = json.loads(truth_file.read_text())
+        truth = json.loads((folder / "truth.json").read_text())  # eval run copies it beside the output
         last_start_ms = 1000 * max(s["start"] for s in truth["segments"] if s["who"] == "user")
-        ended = [e for e in events if e["type"] == "user.turn.ended" and e["media_ms"] < last_start_ms + 1000 * 0.2]
+        ended = [e for e in events if e["type"] == "user.turn.ended" and e["media_ms"] < last_start_ms + 200]
         items += 1
         answered += bool(ended)
         answers += len(ended)
@@ -37,10 +37,9 @@ def count(run: Path, data: Path | None) -> dict[str, int]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("runs", nargs="+", type=Path)
-    ap.add_argument("--data", type=Path, default=None, help="the suite, if the run folder has no truth.json")
     args = ap.parse_args()
     for run in args.runs:
-        print(run, json.dumps(count(run, args.data)))
+        print(run, json.dumps(count(run)))
 
 
 if __name__ == "__main__":

@@ -226,34 +226,24 @@ class ModelPolicy:
         silence_ms = self._silence_ms(turn.session_id)
         if turn.agent_speaking or turn.interjections or silence_ms is None:
             return decided
-        if silence_ms == 0:  # speech at the tick: a verdict may still come between ticks, on the
-            # words up to a pause the engine's watch hears before the next tick (its listener.py)
-            if decided.action is FloorAction.LISTEN:
-                return dataclasses.replace(decided, speak_if_words_complete=True)
-            if (decided.action is FloorAction.SPEAK and self.decisions.turn_words_wait and turn.words_checked
-                    and fallback.action is not FloorAction.SPEAK):
-                # not over the user's words: the verdict on their next pause decides. Just after
-                # its own "mm-hm" the model took a monologue's turn mid-sentence this way
-                return TurnDecision(FloorAction.LISTEN, speak_after_silence_ms=fallback.speak_after_silence_ms,
-                                    speak_if_words_complete=True)
-            return decided
-        verdict = turn.words_complete
+        # With speech at the tick a verdict is for words the user has since added to; one may still
+        # come between ticks, on the words up to a pause the engine's watch hears before the next
+        # tick (its listener.py)
+        verdict = turn.words_complete if silence_ms > 0 else None
         if verdict and decided.action in (FloorAction.LISTEN, FloorAction.BACKCHANNEL):
             return TurnDecision(FloorAction.SPEAK)  # a whole request is answered, not acknowledged
         if decided.action is FloorAction.LISTEN:
-            if verdict is None:
-                return dataclasses.replace(decided, speak_if_words_complete=True)
-        elif (decided.action is FloorAction.SPEAK and self.decisions.turn_words_wait
-              and fallback.action is not FloorAction.SPEAK):
-            if verdict is False:
-                return TurnDecision(FloorAction.LISTEN, speak_after_silence_ms=fallback.speak_after_silence_ms)
-            if verdict is None and turn.words_checked:
-                # the check has not judged this pause yet (the tick came first): its verdict
-                # decides, taking the turn the moment it says "whole". Taking it now answered
-                # monologues: once the agent had said "mm-hm" in one pause, the model took a
-                # later pause of the same monologue before the check could say "not whole".
-                return TurnDecision(FloorAction.LISTEN, speak_after_silence_ms=fallback.speak_after_silence_ms,
-                                    speak_if_words_complete=True)
+            return dataclasses.replace(decided, speak_if_words_complete=True) if verdict is None else decided
+        if (decided.action is FloorAction.SPEAK and self.decisions.turn_words_wait
+                and fallback.action is not FloorAction.SPEAK
+                and (verdict is False or (verdict is None and turn.words_checked))):
+            # With a grammar the turn end is the check's (and the fallback's): "not whole" waits
+            # for the fallback; no verdict yet (the tick came before the check, or the user is
+            # still heard) waits for one and takes the turn the moment it says "whole". The
+            # model's own SPEAK answered monologues: after saying "mm-hm" in one pause it took a
+            # later pause, or a sentence mid-way, before the check could say "not whole".
+            return TurnDecision(FloorAction.LISTEN, speak_after_silence_ms=fallback.speak_after_silence_ms,
+                                speak_if_words_complete=verdict is None)
         return decided
 
     def _far_field_continues(self, turn: TurnInput, decided: TurnDecision) -> TurnDecision:

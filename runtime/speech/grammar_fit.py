@@ -169,8 +169,7 @@ class GrammarFit:
                          tail_covered(a, heard.words))
 
     def complete(self, audio: np.ndarray) -> bool:
-        judged = self.judge(audio)
-        return self.passes(judged)
+        return self.passes(self.judge(audio))
 
     def passes(self, judged: Judgement) -> bool:
         """All three tests (module doc) on a judgement."""
