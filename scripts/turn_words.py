@@ -4,10 +4,12 @@ the first tick with at least 64 ms of silence after it (where the engine decodes
 or with `--tail S` S seconds after the words end (the between-tick watch hears the pause and
 the engine judges the words about 0.1-0.2 s after they end: Silero's end lag plus 64 ms).
 
-    python scripts/turn_words.py SUITE [SUITE ...] [--min-fit X] [--min-tail X] [--verbose] [--snr-db X] [--rt60 S] [--tail S]
+    python scripts/turn_words.py SUITE [SUITE ...] [--min-fit X] [--noisy-min-fit X] [--min-tail X] [--verbose]
+                                 [--snr-db X] [--rt60 S] [--tail S]
 
 For each item: the grammar's words, their fit against the phone loop per second, how much of the
-last stretch of speech they cover, and whether the check calls the turn complete. A pause item's
+last stretch of speech they cover, the clip's level range (its SNR, roughly: the noisy bound
+applies under `--noisy-below`), and whether the check calls the turn complete. A pause item's
 words (its first half) should not be complete; a turn item's (the whole question) should; nor
 should a monologue's (v1 backchannel items: the user's sentences so far at each of their pauses
 but the last, as the engine buffers them while it does not take the turn). `--snr-db` adds white noise that many dB under the
@@ -26,7 +28,8 @@ import numpy as np
 from microturn.runtime.apps import load_app
 from microturn.runtime.engine.listener import SPECULATE_AFTER_MS
 from microturn.runtime.engine.policy import MICRO_TURN_MS, SAMPLE_RATE
-from microturn.runtime.speech.grammar_fit import MIN_FIT_PER_S, MIN_TAIL_COVERED, GrammarFit
+from microturn.runtime.speech.grammar_fit import (MIN_FIT_PER_S, MIN_TAIL_COVERED, NOISY_BELOW_DB, NOISY_MIN_FIT_PER_S,
+                                                  GrammarFit)
 from microturn.runtime.speech.wav import read_wav
 
 RATE = SAMPLE_RATE
@@ -72,6 +75,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("suites", nargs="+", type=Path)
     ap.add_argument("--min-fit", type=float, default=MIN_FIT_PER_S)
+    ap.add_argument("--noisy-min-fit", type=float, default=NOISY_MIN_FIT_PER_S,
+                    help="the fit bound for a clip whose level range is under --noisy-below dB")
+    ap.add_argument("--noisy-below", type=float, default=NOISY_BELOW_DB)
     ap.add_argument("--min-tail", type=float, default=MIN_TAIL_COVERED,
                     help="share of the last stretch of speech the words must cover")
     ap.add_argument("--verbose", action="store_true", help="one line per item")
@@ -81,7 +87,8 @@ def main() -> None:
     ap.add_argument("--tail", type=float, default=None,
                     help="cut this many seconds after the words end instead of at the tick (between-tick checks)")
     args = ap.parse_args()
-    check = GrammarFit(load_app().asr_grammar, min_fit_per_s=args.min_fit, min_tail_covered=args.min_tail)
+    check = GrammarFit(load_app().asr_grammar, min_fit_per_s=args.min_fit, min_tail_covered=args.min_tail,
+                       noisy_min_fit_per_s=args.noisy_min_fit, noisy_below_db=args.noisy_below)
     summary: dict[str, dict[str, int]] = {}
     for suite in args.suites:
         for task, kind in TASKS.items():
@@ -104,7 +111,8 @@ def main() -> None:
                         row["complete"] += complete
                     if args.verbose:
                         print(f"{suite.name} {kind} {item.name} {end_s:5.2f}s fit {judged.fit_per_s:+.3f}/s "
-                              f"tail {judged.tail_covered:.2f} {'COMPLETE' if complete else '-':8} {judged.text!r}")
+                              f"tail {judged.tail_covered:.2f} range {judged.level_range_db:4.1f} dB "
+                              f"{'COMPLETE' if complete else '-':8} {judged.text!r}")
     for name, row in summary.items():
         print(f"{name}: {row['complete']} of {row['items']} complete")
     print(json.dumps(summary))

@@ -31,6 +31,11 @@ def add_parser(subparsers) -> None:
     s.add_argument("--voices", choices=["default", "heldout"], default="default",
                    help="default: six stock eSpeak voices; heldout: only voice variants that "
                         "`microturn train data` never trains on, one per accent (for judging a trained model)")
+    s.add_argument("--snr-db", type=float, help="add steady noise this many dB under the user's speech "
+                                                  "(default: none, the clean suite)")
+    s.add_argument("--noise", default="pink", help="colour of that noise: white, pink, brown or hum (default pink)")
+    s.add_argument("--rt60", type=float, metavar="SECONDS",
+                   help="put every talker in one reverberant room with this reverberation time (default: dry)")
     s.set_defaults(func=run_synth)
 
     r = sub.add_parser("run", help="drive the engine over every input.wav, write output.wav, score")
@@ -91,6 +96,7 @@ def add_parser(subparsers) -> None:
 
 def run_synth(args) -> int:
     from microturn.runtime.eval.layout import TASKS
+    from microturn.runtime.eval.room import Room
     from microturn.runtime.eval.synth import synth_suite
 
     tasks = args.tasks.split(",") if args.tasks else None
@@ -101,9 +107,15 @@ def run_synth(args) -> int:
     if args.items < 1:
         print("--items must be at least 1", file=sys.stderr)
         return 2
+    try:
+        room = Room(snr_db=args.snr_db, noise=args.noise, rt60_s=args.rt60)
+    except ValueError as e:
+        print(str(e), file=sys.stderr)
+        return 2
     t0 = time.perf_counter()
-    folders = synth_suite(Path(args.out), args.items, args.seed, tasks, progress=True, voices=args.voices)
-    print(f"wrote {len(folders)} items to {args.out} in {time.perf_counter() - t0:.1f} s")
+    folders = synth_suite(Path(args.out), args.items, args.seed, tasks, progress=True, voices=args.voices, room=room)
+    heard = "" if room.clean else f" ({', '.join(f'{k} {v}' for k, v in room.to_dict().items() if v is not None)})"
+    print(f"wrote {len(folders)} items to {args.out}{heard} in {time.perf_counter() - t0:.1f} s")
     return 0
 
 

@@ -25,7 +25,7 @@ from typing import Callable
 
 import numpy as np
 
-from microturn.runtime.eval import degrade, stimuli_bank as bank
+from microturn.runtime.eval import degrade, room as rooms, stimuli_bank as bank
 from microturn.runtime.eval.layout import TASKS
 
 SR = 16_000
@@ -271,8 +271,9 @@ BUILDERS: dict[str, Callable] = {
 }
 
 
-def synth_item(task: str, index: int, seed: int, folder: Path, voices: str = "default") -> dict:
-    """Build one item into `folder` with the named voice set; returns its truth."""
+def synth_item(task: str, index: int, seed: int, folder: Path, voices: str = "default",
+               room: rooms.Room = rooms.Room()) -> dict:
+    """Build one item into `folder` with the named voice set, heard in `room`; returns its truth."""
     from microturn.runtime.speech.wav import write_wav
 
     global _voices
@@ -284,26 +285,34 @@ def synth_item(task: str, index: int, seed: int, folder: Path, voices: str = "de
     duration = round(duration, 4)
     folder.mkdir(parents=True, exist_ok=True)
     noise_seed = int(rng.integers(2**31))
-    write_wav(folder / "input.wav", sc.render(duration, noise_seed), SR)
+    mixes = {"input.wav": sc.render(duration, noise_seed)}
     if task.startswith("v1.5/"):   # the overlap removed
-        write_wav(folder / "clean_input.wav", sc.render(duration, noise_seed, keep=lambda s: s["who"] == "user"), SR)
+        mixes["clean_input.wav"] = sc.render(duration, noise_seed, keep=lambda s: s["who"] == "user")
+    level = rooms.user_level_dbfs([audio for _, audio, seg in sc.parts if seg["who"].startswith("user")])
+    heard = rooms.hear(room, list(mixes.values()), level, rooms.rng_for(seed, TASKS.index(task), index))
+    for name, audio in zip(mixes, heard):
+        write_wav(folder / name, audio, SR)
     for name, data in official.items():
         (folder / name).write_text(json.dumps(data, indent=2) + "\n")
     truth = {"task": task, "seed": seed, "index": index, "voices": voices, "sample_rate": SR, "duration_s": duration,
              "segments": sc.segments, **extras}
+    if not room.clean:
+        truth["room"] = {**room.to_dict(), "user_level_dbfs": round(level, 2)}
     (folder / "truth.json").write_text(json.dumps(truth, indent=2) + "\n")
     return truth
 
 
-def _synth_job(job: tuple[str, int, int, str, str]) -> str:
-    task, index, seed, folder, voices = job
-    synth_item(task, index, seed, Path(folder), voices)
+def _synth_job(job: tuple[str, int, int, str, str, rooms.Room]) -> str:
+    task, index, seed, folder, voices, room = job
+    synth_item(task, index, seed, Path(folder), voices, room)
     return folder
 
 
 def synth_suite(out: Path, items_per_task: int = 5, seed: int = 0, tasks: list[str] | None = None,
-                progress: bool = False, workers: int = 2, voices: str = "default") -> list[Path]:
-    """Write `items_per_task` items for each task under `out`; returns the item folders.
+                progress: bool = False, workers: int = 2, voices: str = "default",
+                room: rooms.Room = rooms.Room()) -> list[Path]:
+    """Write `items_per_task` items for each task under `out`, heard in `room` (default: clean);
+    returns the item folders.
 
     Every item is made in a fresh process: eSpeak NG keeps synthesis state between calls in
     one process (the same sentence twice gives different samples), so only a fresh library
@@ -313,7 +322,7 @@ def synth_suite(out: Path, items_per_task: int = 5, seed: int = 0, tasks: list[s
 
     out = Path(out)
     tasks = list(tasks or TASKS)
-    jobs = [(task, i, seed, str(out / FOLDERS[task] / f"{i:03d}"), voices)
+    jobs = [(task, i, seed, str(out / FOLDERS[task] / f"{i:03d}"), voices, room)
             for task in tasks for i in range(items_per_task)]
     ctx = mp.get_context("spawn")
     with ctx.Pool(processes=max(1, min(workers, len(jobs))), maxtasksperchild=1) as pool:
@@ -327,9 +336,12 @@ def synth_suite(out: Path, items_per_task: int = 5, seed: int = 0, tasks: list[s
     # record: the items of the tasks already there are byte for byte what this call would write.
     record = out / "suite.json"
     before = json.loads(record.read_text()) if record.is_file() else {}
-    if all(before.get(k) == v for k, v in (("seed", seed), ("items_per_task", items_per_task), ("voices", voices))):
+    same = (("seed", seed), ("items_per_task", items_per_task), ("voices", voices), ("room", room.to_dict()))
+    if all(before.get(k, {} if k == "room" else None) == v for k, v in same):
         tasks = [t for t in TASKS if t in tasks or t in before.get("tasks", [])]
-    record.write_text(json.dumps(
-        {"seed": seed, "items_per_task": items_per_task, "tasks": tasks, "voices": voices,
-         "folders": {t: FOLDERS[t] for t in tasks}}, indent=2) + "\n")
+    entry = {"seed": seed, "items_per_task": items_per_task, "tasks": tasks, "voices": voices,
+             "folders": {t: FOLDERS[t] for t in tasks}}
+    if not room.clean:
+        entry["room"] = room.to_dict()
+    record.write_text(json.dumps(entry, indent=2) + "\n")
     return folders

@@ -92,3 +92,66 @@ def test_side_talk_and_background_levels_are_relative_to_the_user(tmp_path, monk
             relative = level(other) - level(user)
             assert abs(relative - other["degradation"]["gain_db"]) < 3.0, (task, index, user["voice"], relative)
     assert users == {"en-us+klatt", "en-gb"}, "both a quiet and a loud user were drawn"
+
+
+def _dbfs(x: np.ndarray) -> float:
+    return float(10 * np.log10(np.mean(x.astype(np.float64) ** 2)))
+
+
+def test_a_room_keeps_words_and_timings_and_adds_noise_at_the_asked_level(tmp_path):
+    """`eval synth --snr-db/--rt60`: the same seed gives the same scene, heard in a worse room."""
+    from microturn.runtime.eval.room import Room
+
+    dry, wet = tmp_path / "dry", tmp_path / "wet"
+    synth_suite(dry, items_per_task=1, seed=3, tasks=TWO)
+    synth_suite(wet, items_per_task=1, seed=3, tasks=TWO, room=Room(snr_db=15.0, noise="white", rt60_s=0.6))
+    (dry_pause, dry_other), _ = discover(dry)
+    (pause, other), problems = discover(wet)
+    assert problems == []
+    assert pause.truth["segments"] == dry_pause.truth["segments"] and other.truth["segments"] == dry_other.truth["segments"]
+    assert json.loads((wet / "suite.json").read_text())["room"] == {"snr_db": 15.0, "noise": "white", "rt60_s": 0.6}
+    assert "room" not in json.loads((dry / "suite.json").read_text()) and "room" not in dry_pause.truth
+    # the noise sits 15 dB under the user's speech (the lead-in holds noise only)
+    audio, sr = read_wav(pause.input_wav)
+    level = pause.truth["room"]["user_level_dbfs"]
+    talk = pause.truth["segments"][0]
+    assert abs(level - _dbfs(read_wav(dry_pause.input_wav)[0][int(talk["start"] * sr): int(talk["end"] * sr)])) < 1.0
+    assert abs(_dbfs(audio[: int(0.4 * sr)]) - (level - 15.0)) < 1.0
+    # v1.5: input and clean_input hear the same room and noise, identical until the overlap starts
+    noisy, _ = read_wav(other.input_wav)
+    clean, _ = read_wav(other.clean_input_wav)
+    side = next(s for s in other.truth["segments"] if s["who"] == "other")
+    before = int(side["start"] * sr)
+    # (the same up to a rounding step of the FFT convolution, then the 16-bit file)
+    assert np.max(np.abs(noisy[:before] - clean[:before])) < 1e-3 < np.max(np.abs(noisy[before:] - clean[before:]))
+
+
+def test_reverberation_rings_past_the_speech_and_keeps_its_onset(tmp_path):
+    from microturn.runtime.eval.room import Room
+
+    dry, wet = tmp_path / "dry", tmp_path / "wet"
+    synth_suite(dry, items_per_task=1, seed=3, tasks=TWO[:1])
+    synth_suite(wet, items_per_task=1, seed=3, tasks=TWO[:1], room=Room(rt60_s=0.8))
+    (d,), _ = discover(dry)
+    (w,), _ = discover(wet)
+    a, sr = read_wav(d.input_wav)
+    b, _ = read_wav(w.input_wav)
+    first = d.truth["segments"][0]
+    start, end = int(first["start"] * sr), int(first["end"] * sr)
+    ring = slice(end + int(0.05 * sr), end + int(0.25 * sr))
+    assert _dbfs(b[ring]) > _dbfs(a[ring]) + 15          # the room's tail fills the pause
+    lead = slice(0, start - int(0.01 * sr))                # nothing arrives before the direct sound:
+    assert np.sqrt(np.mean(b[lead].astype(np.float64) ** 2)) < 1e-3   # the lead-in is still the dither floor
+
+
+def test_bad_room_values_are_refused(tmp_path, capsys):
+    import pytest
+
+    from microturn.runtime.cli import main
+    from microturn.runtime.eval.room import Room
+
+    for bad in ({"noise": "purple"}, {"rt60_s": 5.0}, {"snr_db": 200.0}):
+        with pytest.raises(ValueError):
+            Room(**bad)
+    assert main(["eval", "synth", "--out", str(tmp_path / "s"), "--snr-db", "10", "--noise", "purple"]) == 2
+    assert "unknown noise 'purple'" in capsys.readouterr().err and not (tmp_path / "s").exists()

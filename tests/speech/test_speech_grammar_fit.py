@@ -9,7 +9,8 @@ import pytest
 
 from examples.arithmetic import GRAMMAR
 from microturn.runtime.eval.synth import speak
-from microturn.runtime.speech.grammar_fit import GAP_S, GrammarFit, TurnWordsCheck, public_rule, tail_covered
+from microturn.runtime.speech.grammar_fit import (GAP_S, NOISY_BELOW_DB, GrammarFit, TurnWordsCheck, level_range_db,
+                                                  public_rule, tail_covered)
 
 VOICE = ("en-us", 160, 50)
 
@@ -80,6 +81,27 @@ def test_tail_covered_counts_the_speech_after_the_last_pause():
     short = np.concatenate([pause(0.2), burst(1.0), pause(GAP_S - 0.1), burst(1.0), pause(0.2)])
     assert tail_covered(short, [("one", 0.2, 1.2)]) == pytest.approx(0.5, abs=0.02)  # a gap too short to split
     assert tail_covered(pause(1.0), [("one", 0.0, 1.0)]) == 0.0
+
+
+def test_through_noise_the_fit_bound_is_the_stricter_one(check):
+    # the fit test's margin shrinks in noise (docs/eval.md, "Heard in a worse room"): an utterance
+    # whose own level range says it was heard through noise must fit the grammar better
+    clean = said("what is seven times eight")
+    speech = clean[np.abs(clean) > 0.01]
+    level = float(np.sqrt(np.mean(speech.astype(np.float64) ** 2)))
+    noisy = clean + np.random.default_rng(1).normal(0, level * 10 ** (-20 / 20), len(clean)).astype(np.float32)
+    assert level_range_db(noisy) < NOISY_BELOW_DB < level_range_db(clean)
+    from microturn.runtime.train import dsp   # a 0.6 s room's tail fills the gaps between words
+    room = dsp.room_impulse(np.random.default_rng(2), rt60_s=0.6, direct_to_reverb_db=6.0)
+    dither = np.random.default_rng(3).normal(0, 3e-4, len(clean)).astype(np.float32)   # eval synth's floor
+    assert level_range_db(clean + dither) > NOISY_BELOW_DB > level_range_db(dsp.convolve(clean + dither, room))
+    heard_clean, heard_noisy = check.judge(clean), check.judge(noisy)
+    assert check.min_fit_for(heard_clean) == check.min_fit_per_s < check.noisy_min_fit_per_s == check.min_fit_for(heard_noisy)
+    between = (check.min_fit_per_s + check.noisy_min_fit_per_s) / 2   # passes only when heard clean
+    words = {"text": "what is seven times eight", "tail_covered": 1.0}
+    assert check.passes(heard_clean._replace(fit_per_s=between, **words))
+    assert not check.passes(heard_noisy._replace(fit_per_s=between, **words))
+    assert check.passes(heard_noisy._replace(fit_per_s=check.noisy_min_fit_per_s, **words))
 
 
 def test_silence_is_not_a_request(check):
