@@ -114,7 +114,7 @@ def run_synth(args) -> int:
         return 2
     t0 = time.perf_counter()
     folders = synth_suite(Path(args.out), args.items, args.seed, tasks, progress=True, voices=args.voices, room=room)
-    heard = "" if room.clean else f" ({', '.join(f'{k} {v}' for k, v in room.to_dict().items() if v is not None)})"
+    heard = "" if room.clean else f" ({', '.join(f'{k} {v}' for k, v in room.to_dict().items())})"
     print(f"wrote {len(folders)} items to {args.out}{heard} in {time.perf_counter() - t0:.1f} s")
     return 0
 

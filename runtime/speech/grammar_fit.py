@@ -86,7 +86,7 @@ class Judgement(NamedTuple):
     text: str            # the grammar's words (a sentence, a prefix, or "")
     fit_per_s: float     # grammar path score less the phone loop's, per second of audio
     tail_covered: float  # share of the last stretch of speech inside those words (0..1)
-    level_range_db: float = 60.0  # loud frames over the quietest tenth after the first speech, dB
+    level_range_db: float  # loud frames over the quietest tenth after the first speech, dB
 
 
 def frame_levels(audio: np.ndarray) -> np.ndarray:
