@@ -1,6 +1,7 @@
 """`microturn train`: training data and training of the interaction model.
 
     microturn train data --out DIR [--hours H] [--seed S] [--workers N] [--split train|eval]
+                         [--snr-db LO,HI] [--user-rt60 LO,HI]
     microturn train --config tiny --data DIR --out PATH [--minutes M] [--seed S]
 """
 
@@ -48,6 +49,10 @@ def add_parser(subparsers) -> None:
     d.add_argument("--late-answer-share", type=float, default=0.12,
                    help="share of the agent's answers started 0.6-2.4 s late, the silence before "
                         "them labelled SPEAK (default 0.12)")
+    d.add_argument("--snr-db", type=_range, default=(12.0, 60.0), metavar="LO,HI",
+                   help="the user's speech over steady noise, drawn per episode from LO..HI dB (default 12,60)")
+    d.add_argument("--user-rt60", type=_range, default=(0.1, 0.6), metavar="LO,HI",
+                   help="reverberation time of the user's room, drawn from LO..HI s (default 0.1,0.6)")
     d.add_argument("--overwrite", action="store_true", help="replace an existing data set in --out")
     d.add_argument("--quiet", action="store_true", help="no progress bar")
     d.set_defaults(func=run_data)
@@ -56,6 +61,7 @@ def add_parser(subparsers) -> None:
 def run_data(args) -> int:
     from microturn.runtime.train.dataset import DataOptions, generate
     from microturn.runtime.train.labels import LabelOptions
+    from microturn.runtime.train.mix import AcousticRanges
 
     out = Path(args.data_out)
     if (out / "manifest.json").exists() and not args.overwrite:
@@ -69,7 +75,8 @@ def run_data(args) -> int:
         options = DataOptions(hours=args.hours, seed=args.data_seed, split=args.split,
                               shard_minutes=args.shard_minutes,
                               labels=LabelOptions(yield_delay_ms=args.yield_delay_ms,
-                                                  late_answer_share=args.late_answer_share))
+                                                  late_answer_share=args.late_answer_share),
+                              acoustics=AcousticRanges(snr_db=args.snr_db, user_rt60_s=args.user_rt60))
     except ValueError as exc:
         print(f"microturn train data: {exc}", file=sys.stderr)
         return 2
@@ -138,3 +145,17 @@ def _group_weights(pairs: list[str]) -> tuple[tuple[str, float], ...]:
             raise ValueError(f"--group-weight {pair!r}: the factor must be positive")
         scale[group] = factor
     return tuple(scale.items())
+
+
+def _range(text: str) -> tuple[float, float]:
+    """argparse type for "LO,HI" (two numbers, LO <= HI)."""
+    import argparse
+
+    parts = text.split(",")
+    try:
+        lo, hi = (float(x) for x in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected LO,HI (two numbers), got {text!r}") from None
+    if lo > hi:
+        raise argparse.ArgumentTypeError(f"LO must not exceed HI, got {text!r}")
+    return lo, hi

@@ -35,6 +35,7 @@ import numpy as np
 from microturn.runtime.train import templates as tpl
 from microturn.runtime.train import voices
 from microturn.runtime.train.labels import ACTIONS, LabelOptions, label_timeline
+from microturn.runtime.train.mix import AcousticRanges
 from microturn.runtime.train.timeline import MICRO_TURN_MS, Timeline
 
 FORMAT = "microturn-train-data/1"
@@ -53,6 +54,7 @@ class DataOptions:
     shard_minutes: float = 10.0        # audio per shard file
     episode_seconds: tuple[float, float] = (30.0, 90.0)  # each episode's target length
     labels: LabelOptions = field(default_factory=LabelOptions)
+    acoustics: AcousticRanges = field(default_factory=AcousticRanges)  # the user's noise and room
 
     def __post_init__(self) -> None:
         if self.split not in _SPLIT_CODE:
@@ -107,7 +109,7 @@ def make_shard(options: DataOptions, index: int, out_dir: Path | None = None, sp
     from microturn.runtime.train.speaker import Speaker
 
     rng = shard_rng(options, index)
-    builder = EpisodeBuilder(rng, speaker or Speaker(), options.split, options.labels)
+    builder = EpisodeBuilder(rng, speaker or Speaker(), options.split, options.labels, options.acoustics)
     audio, labels, agent_state, video, timer, texts, offsets, episodes = [], [], [], [], [], [], [0], []
     produced, goal = 0.0, options.shard_seconds(index)
     while produced < goal:

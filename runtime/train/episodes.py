@@ -26,7 +26,7 @@ import numpy as np
 
 from microturn.runtime.train import templates as tpl
 from microturn.runtime.train.labels import LabelOptions
-from microturn.runtime.train.mix import Acoustics, Clip, mix
+from microturn.runtime.train.mix import AcousticRanges, Acoustics, Clip, mix
 from microturn.runtime.train.speaker import Speaker
 from microturn.runtime.train.timeline import (MICRO_TURN_MS, Span, Timeline, UserTurn,
                                               first_decision_at_or_after)
@@ -49,8 +49,9 @@ class Episode:
 
 class EpisodeBuilder:
     def __init__(self, rng: np.random.Generator, speaker: Speaker, split: str = "train",
-                 labels: LabelOptions = LabelOptions()) -> None:
+                 labels: LabelOptions = LabelOptions(), acoustics: AcousticRanges = AcousticRanges()) -> None:
         self.rng = rng
+        self.acoustics = acoustics
         self.speaker = speaker
         self.split = split
         self.labels = labels
@@ -100,7 +101,7 @@ class EpisodeBuilder:
             t = getattr(self, f"_scene_{scene}")(t)
         duration = first_decision_at_or_after(t + self._u(400, 1200))
         self.tl.duration_ms = duration
-        ac = Acoustics.draw(rng)
+        ac = Acoustics.draw(rng, self.acoustics)
         if ac.babble_db is not None:
             self._babble(duration, ac.babble_db)
         audio = mix(duration, self.clips, ac, rng)

@@ -34,6 +34,25 @@ class Clip:
     level_db: float = 0.0  # RMS relative to the user's level
 
 
+@dataclass(frozen=True)
+class AcousticRanges:
+    """The ranges `Acoustics.draw` takes the user's noise and room from (`train data --snr-db`,
+    `--user-rt60`). The defaults are the shipped checkpoint's recipe. Each range is one uniform
+    draw whatever its bounds, but the room's impulse response takes as many random samples as
+    it is long, so with the same seed only a shard's first episode keeps its words and timings;
+    the rest are new draws from the same scene mix."""
+
+    snr_db: tuple[float, float] = (12.0, 60.0)      # user level over the steady noise, dB
+    user_rt60_s: tuple[float, float] = (0.1, 0.6)   # reverberation time of the user's room, s
+
+    def __post_init__(self) -> None:
+        for name, (lo, hi), floor in (("snr_db", self.snr_db, -20.0), ("user_rt60_s", self.user_rt60_s, 0.01)):
+            if not floor <= lo <= hi:
+                raise ValueError(f"{name} must be LO,HI with {floor} <= LO <= HI, got {lo},{hi}")
+        if self.user_rt60_s[1] > 3.0:
+            raise ValueError(f"user_rt60_s above 3 s is not a room people talk to an agent in: {self.user_rt60_s}")
+
+
 @dataclass
 class Acoustics:
     """One episode's room and channel, drawn at random (see `draw`)."""
@@ -51,10 +70,10 @@ class Acoustics:
     opus_kbps: float | None = None  # Opus round trip at this bitrate; None = PCM as mixed
 
     @classmethod
-    def draw(cls, rng: np.random.Generator) -> "Acoustics":
+    def draw(cls, rng: np.random.Generator, ranges: AcousticRanges = AcousticRanges()) -> "Acoustics":
         return cls(
             user_dbfs=float(rng.uniform(-30, -18)),
-            user_rt60=float(rng.uniform(0.1, 0.6)),
+            user_rt60=float(rng.uniform(*ranges.user_rt60_s)),
             user_drr_db=float(rng.uniform(4, 20)),
             echo_db=None if rng.random() < 0.15 else float(rng.uniform(-35, -10)),
             far_rt60=float(rng.uniform(0.35, 1.0)),
@@ -62,7 +81,7 @@ class Acoustics:
             # always some floor: a real microphone never gives digital zero, and a model that has
             # heard pure zeros in training takes a -70 dBFS dither floor for something else
             noise_color=str(rng.choice(["white", "white", "pink", "brown", "hum"])),
-            snr_db=float(rng.uniform(12, 60)),
+            snr_db=float(rng.uniform(*ranges.snr_db)),
             babble_db=float(rng.uniform(-30, -15)) if rng.random() < 0.25 else None,
             output_gain_db=float(rng.uniform(-6, 4)),
             # the live path's codec, in a share of episodes: the model hears both. Chromium's

@@ -14,6 +14,7 @@ from microturn.runtime.train import voices
 from microturn.runtime.train.dataset import (DataOptions, held_out, make_shard, make_shard_isolated,
                                              pattern_of)
 from microturn.runtime.train.labels import ACTION_INDEX, label_timeline
+from microturn.runtime.train.mix import AcousticRanges
 from microturn.runtime.engine.policy import FloorAction
 from microturn.runtime.train.timeline import Timeline
 
@@ -133,6 +134,40 @@ def test_train_data_command_writes_shards_and_manifest(tmp_path, capsys):
     # an existing data set is not overwritten by accident
     assert main(args) == 2
     assert "already holds" in capsys.readouterr().err
+
+
+def test_acoustic_ranges_set_the_noise_and_the_room(shard):
+    noisy = make_shard_isolated(DataOptions(seed=7, acoustics=AcousticRanges(snr_db=(0, 6), user_rt60_s=(0.7, 0.9)),
+                                            **SHORT), 0)
+    # the shard's first episode keeps its words and timings (the room's impulse response has as
+    # many random samples as its length, so the episodes after it are drawn differently)
+    first_old, first_new = shard["episode_meta"][0], noisy["episode_meta"][0]
+    assert first_old["timeline"] == first_new["timeline"] and first_old["templates"] == first_new["templates"]
+    turns = int(shard["arrays"]["episode_turns"][1])
+    assert np.array_equal(shard["arrays"]["labels"][:turns], noisy["arrays"]["labels"][:turns])
+    assert not np.array_equal(shard["arrays"]["audio"][: turns * 3200], noisy["arrays"]["audio"][: turns * 3200])
+    for old in shard["episode_meta"]:
+        assert 12 <= old["acoustics"]["snr_db"] <= 60 and 0.1 <= old["acoustics"]["user_rt60"] <= 0.6
+    for new in noisy["episode_meta"]:
+        assert 0 <= new["acoustics"]["snr_db"] <= 6 and 0.7 <= new["acoustics"]["user_rt60"] <= 0.9
+
+
+def test_acoustic_ranges_from_the_command_line(tmp_path, capsys):
+    out = tmp_path / "data"
+    assert main(["train", "data", "--out", str(out), "--hours", str(10 / 3600), "--shard-minutes", "1",
+                 "--workers", "1", "--snr-db", "3,9", "--user-rt60", "0.2,0.8", "--quiet"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["options"]["acoustics"] == {"snr_db": [3.0, 9.0], "user_rt60_s": [0.2, 0.8]}
+    episodes = json.loads((out / manifest["shards"][0]["file"].replace(".npz", ".json")).read_text())
+    assert all(3 <= e["acoustics"]["snr_db"] <= 9 for e in episodes["episodes"])
+    bad_out = ["train", "data", "--out", str(tmp_path / "bad"), "--hours", "0.001", "--quiet"]
+    for bad, message in ((["--snr-db", "9"], "expected LO,HI"), (["--snr-db", "9,3"], "must not exceed")):
+        with pytest.raises(SystemExit) as exited:  # argparse's usage error
+            main([*bad_out, *bad])
+        assert exited.value.code == 2 and message in capsys.readouterr().err
+    assert main([*bad_out, "--user-rt60", "0.1,5"]) == 2
+    assert "not a room" in capsys.readouterr().err
+    assert not (tmp_path / "bad" / "manifest.json").exists()
 
 
 def test_bad_options_are_refused(tmp_path, capsys):
