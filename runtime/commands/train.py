@@ -29,6 +29,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--group-weight", action="append", default=[], metavar="GROUP=FACTOR",
                    help="scale one label group's loss weight, replacing the default factor for it "
                         "(defaults: TAKE=0.4, YIELD=0.6; groups: see train/loop.py); repeatable")
+    p.add_argument("--init", metavar="CHECKPOINT",
+                   help="fine-tune: start from this checkpoint folder's weights (fresh optimizer and schedule; "
+                        "--minutes counts this run only)")
     p.add_argument("--eval-data", help="a `train data --split eval` directory: report held-out results too")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run_train)
@@ -118,7 +121,7 @@ def run_train(args) -> int:
     options = TrainOptions(config=args.config, minutes=args.minutes, seed=args.seed,
                            batch_size=args.batch_size, lr=args.lr, threads=args.threads, device=args.device,
                            progress=not args.quiet, eval_data=args.eval_data,
-                           group_weight_scale=scale)
+                           group_weight_scale=scale, init=args.init)
     try:
         result = train(Path(args.data), Path(args.out), options)
     except (ValueError, FileNotFoundError) as exc:

@@ -63,6 +63,10 @@ class TrainOptions:
     progress: bool = True
     max_steps: int = 0               # stop after this many steps in total (0 = time only); tests
     eval_data: str | None = None     # a `--split eval` data set: also report held-out results
+    # Start from this checkpoint's weights instead of a random draw (a fine-tune: a fresh
+    # optimizer and schedule over `minutes`, which count this run only). Its config must have the
+    # requested shapes. None: from scratch.
+    init: str | None = None
 
 
 def class_weights(counts: np.ndarray, power: float,
@@ -171,7 +175,13 @@ def _train(data_dir: Path, out: Path, options: TrainOptions, config: ModelConfig
         raise ValueError(f"{out} exists and is not a training run of ours (no {TRAINER_STATE}); choose a new --out")
     else:
         torch.manual_seed(options.seed)
-        model = InteractionModel(config, ops=TrainingOps()).to(device).train()
+        if options.init:
+            model = load_model(Path(options.init), ops=TrainingOps()).to(device).train()
+            if model.config != config:
+                raise ValueError(f"--init {options.init} is config {model.config.name!r}, whose shapes differ "
+                                 f"from the requested {config.name!r}")
+        else:
+            model = InteractionModel(config, ops=TrainingOps()).to(device).train()
         rng = np.random.default_rng(options.seed)
         initial = evaluate(model, data, options, weights)["val_floor_loss"]
         step, spent, history = 0, 0.0, []
@@ -217,7 +227,7 @@ def _train(data_dir: Path, out: Path, options: TrainOptions, config: ModelConfig
     finally:
         bar.close()
         _save(model, optimizer, out, snapshot())  # also on Ctrl-C: resume picks up from here
-    result = {"checkpoint": str(out), "config": config.name, "device": str(device), "steps": step,
+    result = {"checkpoint": str(out), "config": config.name, "init": options.init, "device": str(device), "steps": step,
               "steps_this_run": step - resumed_at, "train_seconds": round(spent, 1),
               "first_loss": round(float(np.mean(history[:10])), 4) if history else None,
               "last_loss": round(float(np.mean(history[-10:])), 4) if history else None,

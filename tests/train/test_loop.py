@@ -81,6 +81,23 @@ def test_short_run_lowers_loss_writes_loadable_checkpoint_and_resumes(data_dir, 
     assert again["initial_val_floor_loss"] == result["initial_val_floor_loss"]
 
 
+def test_init_fine_tunes_from_a_checkpoints_weights(data_dir, tmp_path):
+    base = tmp_path / "base"
+    options = TrainOptions(minutes=10, batch_size=8, lr=5e-3, max_steps=40, validation_batches=4, threads=1,
+                           progress=False)
+    first = train(data_dir, base, options, model_config=SMALL)
+    tuned = train(data_dir, tmp_path / "tuned", TrainOptions(**{**options.__dict__, "max_steps": 2, "lr": 1e-9,
+                                                                 "init": str(base)}), model_config=SMALL)
+    # it starts where the base run ended (same weights, same validation crops), not from a random draw
+    assert tuned["init"] == str(base) and tuned["steps"] == 2
+    assert tuned["initial_val_floor_loss"] == pytest.approx(first["val_floor_loss"], rel=1e-3)
+    assert tuned["initial_val_floor_loss"] < 0.9 * first["initial_val_floor_loss"]
+    other = ModelConfig(**{**SMALL.__dict__, "name": "test-other", "d_model": 48, "head_dim": 24})
+    with pytest.raises(ValueError, match="shapes differ"):
+        train(data_dir, tmp_path / "mismatch", TrainOptions(**{**options.__dict__, "init": str(base)}),
+              model_config=other)
+
+
 def test_train_command_reports_bad_input(tmp_path, capsys):
     assert main(["train", "--data", str(tmp_path / "nope"), "--out", str(tmp_path / "ck")]) == 2
     assert "no manifest.json" in capsys.readouterr().err
