@@ -90,6 +90,7 @@ class HeuristicOptions:
 
 
 USER_LEVEL_CHUNKS = 50  # the user's level averages about their last 50 speech chunks (1.6 s)
+NOISE_LEVEL_CHUNKS = 100  # the noise floor averages about the last 100 chunks without speech (3.2 s)
 QUIET_STRETCH = 8       # speech chunks (256 ms) under the near-field level that end near speech
 
 
@@ -107,6 +108,8 @@ class _State:
     gated_logged: bool = False   # this run was logged as gated out (far-field)
     user_power: float = 0.0      # the user's speech level (mean square), learned while the agent is silent
     user_chunks: int = 0
+    noise_db: float | None = None  # the level of chunks without speech while the agent is silent (dB)
+    noise_chunks: int = 0
     turn_heard: bool = False        # the last micro-turn held speech (at least min_speech_ms)
     turn_speech_power: float = 0.0  # mean square of its speech chunks (with a near-field gate)
     user_pitch: UserPitch | None = None  # with a voice check: the user's pitch, and the run's
@@ -126,6 +129,17 @@ class _State:
         side-talk items, so a colleague at -8 dB passed the 6 dB gate (5 of 12 yielded to)."""
         self.user_chunks += 1
         self.user_power += (power - self.user_power) / min(self.user_chunks, USER_LEVEL_CHUNKS)
+
+    def hear_quiet(self, powers: np.ndarray) -> None:
+        """Track the noise floor from chunks the VAD calls silence, while the agent is silent (its
+        echo residue would read as noise). A mean of *dB* here, unlike the user's level: one
+        missed speech tail among the quiet chunks would dominate a mean power, and the floor
+        wanted is the steady one (fan, street, hum) that speech has to be heard over."""
+        for p in powers:
+            self.noise_chunks += 1
+            db = 10 * np.log10(max(float(p), 1e-12))
+            self.noise_db = db if self.noise_db is None else (
+                self.noise_db + (db - self.noise_db) / min(self.noise_chunks, NOISE_LEVEL_CHUNKS))
 
 
 @register_policy("heuristic")
@@ -251,6 +265,14 @@ class HeuristicPolicy:
         first = start + int(later[0]) if len(later) else len(powers)
         return st.run_ms * (len(powers) - first) / len(powers)
 
+    def speech_to_noise_db(self, session_id: str) -> float | None:
+        """The user's level over the noise floor, both learnt while the agent is silent (only
+        with `near_field_db`, which keeps levels); None until both are known."""
+        st = self._sessions.get(session_id)
+        if st is None or st.user_db is None or st.noise_db is None:
+            return None
+        return st.user_db - st.noise_db
+
     def silence_ms(self, session_id: str) -> float | None:
         """How long the microphone has been silent (any level; a micro-turn with less than
         `min_speech_ms` of speech counts as silence); None for an unknown session."""
@@ -276,13 +298,15 @@ class HeuristicPolicy:
         st.agent_was_speaking = turn.agent_speaking
         above, chunk_ms = vad_chunks(st.vad, turn.audio, o.threshold)
         st.turn_heard, st.turn_speech_power = False, 0.0
+        gated = o.near_field_db is not None  # levels are only needed for the near-field gate
+        power = _chunk_power(turn.audio, len(above)) if gated else np.zeros(len(above))
+        if gated and not turn.agent_speaking:
+            st.hear_quiet(power[~above])
         if above.sum() * chunk_ms < o.min_speech_ms:  # no speech, or only a click: all silence
             st.silence_ms += MICRO_TURN_MS
             self._gap(st, MICRO_TURN_MS)
             return
         st.heard_user = st.heard_user or not turn.agent_speaking
-        gated = o.near_field_db is not None  # levels are only needed for the near-field gate
-        power = _chunk_power(turn.audio, len(above)) if gated else np.zeros(len(above))
         st.turn_heard = True
         if gated:
             st.turn_speech_power = float(power[above].mean())

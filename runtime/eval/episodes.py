@@ -18,7 +18,8 @@ move live is not simulated. The hard fallbacks and the engine's between-tick wat
 applied: this measures the model's own decisions at micro-turn resolution. The near-field gate
 on yields (`DecisionOptions.yield_near_field_db`) is: the fallback heuristic's VAD and user
 level run over the episode's microphone signal as live, and a YIELD it calls far-field counts
-as CONTINUE.
+as CONTINUE; so is the noisy-room yield threshold (`DecisionOptions.noisy_yield_threshold`),
+from the same heuristic's estimate of the user's level over the noise floor.
 """
 
 from __future__ import annotations
@@ -111,6 +112,7 @@ class GateTrace:
     silence_ms: np.ndarray | None = None  # how long the microphone has been silent, for `hold_words`
     audio: np.ndarray | None = None      # the microphone (int16), for the word check of `hold_words`
     near_ms: np.ndarray | None = None    # of `going_on_ms`, the user's share (`near_speech_ms`), for commits
+    snr_db: np.ndarray | None = None     # the user's level over the noise floor (NaN: unknown), for the yield threshold
     _words: dict = field(default_factory=dict, repr=False)
 
     def command_check(self, k: int, check) -> Callable[[float], bool] | None:
@@ -148,7 +150,8 @@ def decide(probs: np.ndarray, agent_speaking: np.ndarray, decisions, gate: GateT
     yield_index = FLOOR_ACTIONS.index("YIELD")
     hold = HoldState()
     for k, (p, s) in enumerate(zip(probs, agent_speaking)):
-        d = decide_floor(p.tolist(), bool(s), False, decisions)
+        snr = None if gate is None or gate.snr_db is None or np.isnan(gate.snr_db[k]) else float(gate.snr_db[k])
+        d = decide_floor(p.tolist(), bool(s), False, decisions, snr)
         if gate is not None:
             if decisions.yield_near_field_db is not None:
                 d = far_field_continues(d, gate.near[k])
@@ -177,6 +180,7 @@ def near_field_per_turn(audio_int16: np.ndarray, agent_speaking: np.ndarray, dec
     going_on = np.zeros(len(agent_speaking), dtype=np.float32)
     silence = np.zeros(len(agent_speaking), dtype=np.float32)
     near_ms = np.zeros(len(agent_speaking), dtype=np.float32)
+    snr_db = np.full(len(agent_speaking), np.nan, dtype=np.float32)
     for k, speaking in enumerate(agent_speaking):
         chunk = audio_int16[k * SAMPLES_PER_TURN:(k + 1) * SAMPLES_PER_TURN].astype(np.float32) / 32768.0
         gate.step([TurnInput("episode", (k + 1) * MICRO_TURN_MS, chunk, agent_speaking=bool(speaking))])
@@ -184,7 +188,10 @@ def near_field_per_turn(audio_int16: np.ndarray, agent_speaking: np.ndarray, dec
         going_on[k] = gate.speech_going_on("episode", decisions.hold_gap_ms, decisions.hold_margin_db)
         silence[k] = gate.silence_ms("episode")
         near_ms[k] = gate.near_speech_ms("episode", decisions.hold_gap_ms, decisions.hold_margin_db)
-    return GateTrace(near, going_on, silence, audio_int16 if decisions.hold_words else None, near_ms=near_ms)
+        snr = gate.speech_to_noise_db("episode")
+        snr_db[k] = np.nan if snr is None else snr
+    return GateTrace(near, going_on, silence, audio_int16 if decisions.hold_words else None, near_ms=near_ms,
+                     snr_db=snr_db)
 
 
 def _runs(mask: np.ndarray) -> np.ndarray:
@@ -449,7 +456,7 @@ class StreamedEpisodes:
 
     def score(self, decisions) -> dict[str, Any]:
         rows = []
-        gated = decisions.yield_near_field_db is not None or decisions.holds
+        gated = decisions.yield_near_field_db is not None or decisions.holds or decisions.noisy_yield_threshold is not None
         gates = self.gate_traces(decisions) if gated else [None] * len(self.chosen)
         check = self._command_check() if decisions.hold_words and decisions.holds else None
         for e, p, gate in zip(self.chosen, self.probs, gates):

@@ -20,6 +20,13 @@ class DecisionOptions:
         interjection pending). Lower answers sooner and takes more mid-turn pauses.
     yield_threshold: agent speaking: YIELD once P(YIELD) reaches this. Lower stops sooner for
         real interruptions and more often for backchannels and side talk.
+    noisy_yield_threshold / noisy_below_db: where the user's level stands less than
+        `noisy_below_db` over the noise floor (both learnt while the agent is silent, by the
+        fallback's VAD: `HeuristicPolicy.speech_to_noise_db`; needs `yield_near_field_db`, which
+        keeps levels), YIELD once P(YIELD) reaches `noisy_yield_threshold` instead. Noise makes
+        the model less sure of a real interruption (P(YIELD) over one peaked at 0.48-0.59 at
+        10 dB, docs/eval.md), while in a quiet room a lower threshold yields to more echo and
+        side talk: one threshold cannot serve both. None (default): `yield_threshold` everywhere.
     backchannel_threshold: user speaking or pausing: BACKCHANNEL once P(BACKCHANNEL) reaches this.
     backchannel_word: what the agent says for a BACKCHANNEL when the text head writes nothing.
         The byte head of `tiny-floor-v3` never does at its BACKCHANNEL decisions (its first byte
@@ -125,6 +132,8 @@ class DecisionOptions:
 
     take_threshold: float = 0.5
     yield_threshold: float = 0.5
+    noisy_yield_threshold: float | None = None
+    noisy_below_db: float = 25.0
     backchannel_threshold: float = 0.5
     early_take_threshold: float = 1.0
     early_take_silence_ms: int = 160

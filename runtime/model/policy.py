@@ -53,13 +53,15 @@ _INDEX = {a: i for i, a in enumerate(FLOOR_ACTIONS)}
 
 
 def decide_floor(probs: Sequence[float], agent_speaking: bool, interjection_pending: bool,
-                 d: DecisionOptions) -> TurnDecision:
+                 d: DecisionOptions, speech_to_noise_db: float | None = None) -> TurnDecision:
     """The action the floor probabilities (FLOOR_ACTIONS order) and thresholds give, with the
     watch armed early when the model leans towards taking the turn or yielding but is not sure
-    yet. The one decision rule: the live policy and `eval episodes` both use it."""
+    yet; `speech_to_noise_db` (None: unknown) picks the yield threshold
+    (`DecisionOptions.noisy_yield_threshold`). The one decision rule: the live policy and
+    `eval episodes` both use it."""
     prob = lambda name: probs[_INDEX[name]]  # noqa: E731
     if agent_speaking:
-        if prob("YIELD") >= d.yield_threshold:
+        if prob("YIELD") >= yield_threshold(d, speech_to_noise_db):
             return TurnDecision(FloorAction.YIELD)
         early = d.early_yield_speech_ms if prob("YIELD") >= d.early_yield_threshold else None
         return TurnDecision(FloorAction.CONTINUE, yield_after_speech_ms=early)
@@ -71,6 +73,14 @@ def decide_floor(probs: Sequence[float], agent_speaking: bool, interjection_pend
         return TurnDecision(FloorAction.BACKCHANNEL)
     early = d.early_take_silence_ms if prob("SPEAK") >= d.early_take_threshold else None
     return TurnDecision(FloorAction.LISTEN, speak_after_silence_ms=early)
+
+
+def yield_threshold(d: DecisionOptions, speech_to_noise_db: float | None) -> float:
+    """`yield_threshold`, or `noisy_yield_threshold` where the user is heard over noise by less
+    than `noisy_below_db` (an unknown level counts as quiet: the shipped behaviour)."""
+    if d.noisy_yield_threshold is not None and speech_to_noise_db is not None and speech_to_noise_db < d.noisy_below_db:
+        return d.noisy_yield_threshold
+    return d.yield_threshold
 
 
 def far_field_continues(decided: TurnDecision, near_field: bool | None) -> TurnDecision:
@@ -270,7 +280,13 @@ class ModelPolicy:
 
     def _action(self, turn: TurnInput, floor: torch.Tensor) -> TurnDecision:
         probs = torch.softmax(floor.float(), dim=-1).tolist()
-        return decide_floor(probs, turn.agent_speaking, bool(turn.interjections), self.decisions)
+        return decide_floor(probs, turn.agent_speaking, bool(turn.interjections), self.decisions,
+                            self._speech_to_noise_db(turn.session_id))
+
+    def _speech_to_noise_db(self, session_id: str) -> float | None:
+        """The fallback's estimate of how far the user stands over the noise (None: it cannot say)."""
+        estimate = getattr(self.fallback, "speech_to_noise_db", None)
+        return estimate(session_id) if estimate is not None else None
 
     def _decide(self, turn: TurnInput, floor: torch.Tensor, text: torch.Tensor) -> TurnDecision:
         decided = self._action(turn, floor)
@@ -322,6 +338,8 @@ def make_model_policy(
     seed: int = 0,
     take_threshold: float | None = None,
     yield_threshold: float | None = None,
+    noisy_yield_threshold: float | None = None,
+    noisy_below_db: float | None = None,
     backchannel_threshold: float | None = None,
     early_take_threshold: float | None = None,
     early_take_silence_ms: int | None = None,

@@ -275,3 +275,25 @@ def test_near_speech_starts_after_the_last_quiet_stretch_not_at_a_lone_loud_chun
         policy.step([TurnInput("s", 0, mic[k:k + 3200], agent_speaking=True)])
     assert 700 <= policy.speech_going_on("s", 96) <= 850
     assert 150 <= policy.near_speech_ms("s", 96) <= 250
+
+
+def test_speech_to_noise_is_learnt_while_the_agent_is_silent():
+    """`speech_to_noise_db`: the user's level over the floor of chunks without speech, learnt
+    only while the agent is silent (over it, echo residue would read as noise)."""
+    policy = HeuristicPolicy(HeuristicOptions(near_field_db=6.0), vad_factory=ToneVAD)
+    policy.open("s")
+    step = lambda audio, agent: policy.step([TurnInput("s", 0, audio, agent_speaking=agent)])  # noqa: E731
+    assert policy.speech_to_noise_db("s") is None
+    step(silence(200), False)
+    assert policy.speech_to_noise_db("s") is None                    # a floor, but no user level yet
+    for _ in range(5):
+        step(speech(200, 0.3), False)
+    # a 0.3-amplitude sine is -13.5 dBFS, the floor 1e-4 RMS is -80 dBFS
+    assert abs(policy.speech_to_noise_db("s") - 66.5) < 1.5
+    for _ in range(20):
+        step(0.01 * np.ones(3200, np.float32), True)                 # quiet hum over the agent: not noise
+    assert abs(policy.speech_to_noise_db("s") - 66.5) < 1.5
+    for _ in range(20):
+        step(0.01 * np.ones(3200, np.float32), False)                # the same with the agent silent
+    assert abs(policy.speech_to_noise_db("s") - 26.5) < 3.0          # -40 dBFS now dominates the mean
+    assert HeuristicPolicy(vad_factory=ToneVAD).speech_to_noise_db("s") is None

@@ -162,6 +162,35 @@ def test_open_loop_scoring_applies_the_same_gate():
     assert decide(probs, speaking, held, short).tolist() == [CONTINUE] * 3
 
 
+class _NoiseStub(_GateStub):
+    def __init__(self, snr_db):
+        super().__init__(True)
+        self.snr_db = snr_db
+
+    def speech_to_noise_db(self, sid):
+        return self.snr_db
+
+
+@pytest.mark.parametrize("snr_db, expected", [(10.0, "YIELD"), (24.9, "YIELD"), (25.0, "CONTINUE"),
+                                              (50.0, "CONTINUE"), (None, "CONTINUE")])
+def test_a_noisy_room_has_its_own_yield_threshold(snr_db, expected):
+    """`noisy_yield_threshold` holds where the fallback hears the user less than
+    `noisy_below_db` over the noise; elsewhere, and where it cannot tell, `yield_threshold`."""
+    over_agent = logits(YIELD=0.55, CONTINUE=0.4)
+    d = DecisionOptions(yield_threshold=0.65, noisy_yield_threshold=0.5, noisy_below_db=25.0)
+    policy = ModelPolicy(make_model(seed=1), d, fallback=_NoiseStub(snr_db))
+    assert policy._action(turn(agent_speaking=True), over_agent).action.value == expected
+    quiet_only = ModelPolicy(make_model(seed=1), DecisionOptions(yield_threshold=0.65), fallback=_NoiseStub(10.0))
+    assert quiet_only._action(turn(agent_speaking=True), over_agent).action is FloorAction.CONTINUE
+    # open loop, the same rule from the gate's trace
+    from microturn.runtime.eval.episodes import CONTINUE, YIELD, GateTrace, decide as decide_open
+
+    probs = np.tile(np.array([0.01, 0.01, 0.01, 0.4, 0.55, 0.02], np.float32), (3, 1))
+    gate = GateTrace(np.array([True] * 3, dtype=object), np.zeros(3, np.float32),
+                     snr_db=np.array([10.0, 40.0, np.nan], np.float32))
+    assert decide_open(probs, np.ones(3, bool), d, gate).tolist() == [YIELD, CONTINUE, CONTINUE]
+
+
 def test_the_voice_check_reaches_the_fallback_that_serves_the_gate(tmp_path):
     """`voice_semitones` and `voice_timbre` (in decisions.json or given) configure the heuristic
     under the model, which answers both the model's near-field gate and the 1 s yield fallback."""
