@@ -135,9 +135,8 @@ class _State:
         echo residue would read as noise). A mean of *dB* here, unlike the user's level: one
         missed speech tail among the quiet chunks would dominate a mean power, and the floor
         wanted is the steady one (fan, street, hum) that speech has to be heard over."""
-        for p in powers:
+        for db in (10 * np.log10(np.maximum(powers, 1e-12))).tolist():
             self.noise_chunks += 1
-            db = 10 * np.log10(max(float(p), 1e-12))
             self.noise_db = db if self.noise_db is None else (
                 self.noise_db + (db - self.noise_db) / min(self.noise_chunks, NOISE_LEVEL_CHUNKS))
 

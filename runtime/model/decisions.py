@@ -22,8 +22,7 @@ class DecisionOptions:
         real interruptions and more often for backchannels and side talk.
     noisy_yield_threshold / noisy_below_db: where the user's level stands less than
         `noisy_below_db` over the noise floor (both learnt while the agent is silent, by the
-        fallback's VAD: `HeuristicPolicy.speech_to_noise_db`; needs `yield_near_field_db`, which
-        keeps levels), YIELD once P(YIELD) reaches `noisy_yield_threshold` instead. Noise makes
+        fallback's VAD and level meter: `HeuristicPolicy.speech_to_noise_db`), YIELD once P(YIELD) reaches `noisy_yield_threshold` instead. Noise makes
         the model less sure of a real interruption (P(YIELD) over one peaked at 0.48-0.59 at
         10 dB, docs/eval.md), while in a quiet room a lower threshold yields to more echo and
         side talk: one threshold cannot serve both. None (default): `yield_threshold` everywhere.

@@ -141,7 +141,7 @@ class ModelPolicy:
         self._lock = threading.Lock()
         d = self.decisions
         if fallback is None and (d.fallback_answer_ms or d.fallback_yield_ms or d.yield_near_field_db is not None
-                                 or d.holds):
+                                 or d.holds or d.noisy_yield_threshold is not None):
             fallback = fallback_policy(d)
         self.fallback = fallback
         if command_check is None and d.hold_words and d.holds:

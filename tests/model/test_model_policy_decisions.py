@@ -182,6 +182,9 @@ def test_a_noisy_room_has_its_own_yield_threshold(snr_db, expected):
     assert policy._action(turn(agent_speaking=True), over_agent).action.value == expected
     quiet_only = ModelPolicy(make_model(seed=1), DecisionOptions(yield_threshold=0.65), fallback=_NoiseStub(10.0))
     assert quiet_only._action(turn(agent_speaking=True), over_agent).action is FloorAction.CONTINUE
+    # with every other fallback off, the rule still gets the heuristic that measures the noise
+    bare = DecisionOptions(fallback_answer_ms=0, fallback_yield_ms=0, noisy_yield_threshold=0.5)
+    assert isinstance(ModelPolicy(make_model(seed=1), bare).fallback, HeuristicPolicy)
     # open loop, the same rule from the gate's trace
     from microturn.runtime.eval.episodes import CONTINUE, YIELD, GateTrace, decide as decide_open
 
